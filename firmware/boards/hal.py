@@ -1,0 +1,137 @@
+"""The hardware abstraction every board implements.
+
+The application (``firmware/pump``) reaches hardware only through a ``Board``
+object built by a board module. Each driver below takes its pins or bus in its
+constructor (micropython-lib style) and never creates hardware itself, so the
+emulated board is just another board. Subclasses override every method;
+``tests/test_hal_conformance.py`` checks that they do.
+
+Units: time in ms ticks (wrap-safe, see ``pump.ticks``), pressure in ADC counts
+(converted with ``full_scale_pa``), battery in mV, insulin never appears here:
+the motor moves in pulses whose volume the application knows.
+"""
+
+
+class Clock:
+    """Monotonic ms ticks that wrap at 2**30, like time.ticks_ms on rp2/esp32/stm32."""
+
+    def ticks_ms(self):
+        raise NotImplementedError
+
+    def wait_until(self, ticks):
+        """Idle until ``ticks`` (sleep on hardware, jump in virtual time)."""
+        raise NotImplementedError
+
+
+class Motor:
+    """Syringe drive: one ``pulse`` pushes one insulin pulse (a fixed step count)."""
+
+    def pulse(self):
+        raise NotImplementedError
+
+    def retract(self, steps):
+        """Back the plunger off by ``steps`` motor steps (occlusion relief, OCC-2)."""
+        raise NotImplementedError
+
+    def position(self):
+        """Plunger position in motor steps since the reservoir was loaded."""
+        raise NotImplementedError
+
+
+class PressureSensor:
+    """Line pressure through a force sensor and an ADC."""
+
+    counts_max = 4095  # 12-bit ADC
+    full_scale_pa = 200000  # pressure at counts_max
+
+    def read_raw(self):
+        raise NotImplementedError
+
+
+class Button:
+    """The bolus button: a debounced level, True while held."""
+
+    def pressed(self):
+        raise NotImplementedError
+
+
+class Connector:
+    """Infusion-set connector switch; ``fitted`` is False where the hardware has none."""
+
+    fitted = False
+
+    def closed(self):
+        raise NotImplementedError
+
+
+class Buzzer:
+    def tone(self, freq_hz, ms):
+        raise NotImplementedError
+
+    def off(self):
+        raise NotImplementedError
+
+
+class Led:
+    def set(self, on):
+        raise NotImplementedError
+
+
+class Battery:
+    def millivolts(self):
+        raise NotImplementedError
+
+
+class Watchdog:
+    def feed(self):
+        raise NotImplementedError
+
+
+class Link:
+    """Byte link to the host (USB serial shared with the REPL)."""
+
+    def any(self):
+        """Number of bytes waiting to be read (0 if none)."""
+        raise NotImplementedError
+
+    def readinto(self, buf):
+        """Read up to len(buf) waiting bytes, never block; return the count."""
+        raise NotImplementedError
+
+    def write(self, data):
+        raise NotImplementedError
+
+
+class Board:
+    """A board: its name, its drivers, and where its durable files and events go."""
+
+    name = "abstract"
+    clock = None  # Clock
+    motor = None  # Motor
+    pressure = None  # PressureSensor
+    button = None  # Button
+    connector = None  # Connector
+    buzzer = None  # Buzzer
+    led = None  # Led
+    battery = None  # Battery
+    watchdog = None  # Watchdog
+    link = None  # Link
+    storage_root = "/"  # directory for the journal (littlefs2 on every board)
+
+    def emit(self, line):
+        """Deliver one event-log line (ends with a newline)."""
+        raise NotImplementedError
+
+
+DRIVERS = (
+    ("clock", Clock),
+    ("motor", Motor),
+    ("pressure", PressureSensor),
+    ("button", Button),
+    ("connector", Connector),
+    ("buzzer", Buzzer),
+    ("led", Led),
+    ("battery", Battery),
+    ("watchdog", Watchdog),
+    ("link", Link),
+)
