@@ -66,6 +66,7 @@ class Delivery:
     def start(self, now):
         self._last = now
         self._tod = self.uptime.time_of_day_ms()
+        self._check_reservoir()  # an empty reservoir at boot must alarm before anything runs
         self._retarget(now)
 
     def settle(self, now):

@@ -74,7 +74,10 @@ class Scheduler:
         task.fn(now)
         task.runs += 1
         task.last_run = now
-        took = ticks_diff(clock.ticks_ms(), now)
+        end = clock.ticks_ms()
+        took = ticks_diff(end, now)
+        if took > 0:
+            self.sync(end)  # stamp what follows with the time it is noticed
         if took > task.budget:
             task.overruns += 1
             self.log.emit("overrun", "task=%s took=%d budget=%d" % (task.name, took, task.budget))
