@@ -8,7 +8,11 @@ more than its deadline after it was due is a miss, and whole periods it fell
 behind are skipped (counted, not run twice). Both are logged as events.
 """
 
+from pump.compat import const
 from pump.ticks import ticks_add, ticks_diff
+
+_MASK = const(0x3FFFFFFF)
+_HALF = const(0x20000000)
 
 
 class Task:
@@ -58,9 +62,12 @@ class Scheduler:
         """The task due first (ties go to the task added first)."""
         tasks = self.tasks
         best = tasks[0]
+        best_due = best.due
         for task in tasks:
-            if ticks_diff(task.due, best.due) < 0:
+            # ticks_diff(task.due, best_due) < 0, inlined: this runs for every task every tick
+            if ((task.due - best_due + _HALF) & _MASK) - _HALF < 0:
                 best = task
+                best_due = task.due
         return best
 
     def step(self):
