@@ -3,7 +3,8 @@
 A model sits beside the real firmware on the emulated board, as in zarr-python's
 stateful tests: the programmed basal integral, the pulse history for the rolling
 limits and the delivered totals before each reboot are kept here, independently,
-and every ``check_*`` invariant compares them with the firmware after each step. HYPOTHESIS_PROFILE=ci keeps
+and every ``check_*`` invariant compares them with the firmware after each step.
+HYPOTHESIS_PROFILE=ci keeps
 it bounded for make test; make fuzz runs the long profile.
 """
 
@@ -164,7 +165,7 @@ class PumpMachine(RuleBasedStateMachine):
 
     @invariant()
     def check_rolling_limits(self):
-        """DEL-4: no 60-minute window holds more than max per hour, no 24 h more than max per day."""
+        """DEL-4: no 60 min window holds more than max per hour, no 24 h more than max per day."""
         if not hasattr(self, "bench"):
             return
         assert most_in_window(self.pulse_times, MS_PER_H) * PULSE <= MAX_HOUR
