@@ -77,7 +77,7 @@ class App:
             self.log.emit("journal", "state=corrupt reason=%s" % e.code)
             journal.state.seq = 0
             delivery.mode = "suspended"  # safe default: nothing runs until a person checks
-            self.alarms.raise_("journal", now, "reason=%s" % e.code)
+            self._one_shot_alarm("journal", now, "reason=%s" % e.code)
             state = None
         if state is not None:
             delivery.restore(state)
@@ -85,7 +85,7 @@ class App:
                 if state.alarms >> bit & 1:
                     self.alarms.raise_(JOURNAL_BITS[bit], now, "restored=1")
         if reason == "watchdog":
-            self.alarms.raise_("watchdog", now)
+            self._one_shot_alarm("watchdog", now)
         journal.state.boots += 1
         delivery.journal = journal
         delivery.persist()  # a bolus cut short is now closed on flash too
@@ -137,6 +137,12 @@ class App:
             self.clear_alarm("battery_low", now)
 
     # -- alarms and commands -------------------------------------------------------
+
+    def _one_shot_alarm(self, kind, now, detail=""):
+        """An alarm for something that happened (a reset, lost state): it has no standing
+        cause to clear, but it blocks delivery until a person acknowledges it."""
+        self.alarms.raise_(kind, now, detail)
+        self.alarms.clear(kind, now)
 
     def raise_alarm(self, kind, now, detail=""):
         if not self.alarms.standing(kind):

@@ -127,10 +127,15 @@ class EmuBattery(hal.Battery):
 
 
 class EmuWatchdog(hal.Watchdog):
-    def __init__(self, clock):
+    """The emulated hardware watchdog: if virtual time passes ``timeout_ms`` without a
+    feed (a hung task), the clock raises WatchdogReset at that instant."""
+
+    def __init__(self, clock, timeout_ms=4000):
         self.clock = clock
-        self.fed = 0
+        self.timeout = timeout_ms
+        self.fed = clock.now
         self.feeds = 0
+        clock.watchdog = self
 
     def feed(self):
         self.fed = self.clock.now
