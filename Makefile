@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench fuzz clean venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+# long property runs; the example database (.hypothesis/) is kept between runs
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -p no:randomly --hypothesis-show-statistics \
+	  tests/test_stateful.py tests/test_bad_input.py tests/test_journal.py tests/test_delivery.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis

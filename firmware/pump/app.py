@@ -30,9 +30,19 @@ _ALARM_TONES = ((0, 0), (800, 100), (1200, 200), (2000, 400))
 
 
 class App:
-    def __init__(self, board, settings, profile, time_of_day_ms=0, journal=None, uptime_ms=0):
+    def __init__(
+        self,
+        board,
+        settings,
+        profile,
+        time_of_day_ms=0,
+        journal=None,
+        uptime_ms=0,
+        settings_problem=None,
+    ):
         self.board = board
         self.settings = settings
+        self.settings_problem = settings_problem  # from pump.settings.load_settings
         self.journal = journal
         self.uptime = Uptime(time_of_day_ms)
         self.uptime.advance(uptime_ms)  # the emulator keeps one timeline across reboots
@@ -64,6 +74,10 @@ class App:
         )  # fmt: skip
         if self.journal is not None:
             self._recover(now, reason)
+        if self.settings_problem:
+            self.log.emit("settings", "state=defaults reason=%s" % self.settings_problem)
+            self.delivery.mode = "suspended"  # safe defaults until a person checks them
+            self._one_shot_alarm("settings", now, "reason=%s" % self.settings_problem)
         self.delivery.start(now)
         self.sched.start()
 

@@ -65,7 +65,7 @@ class Scenario:
             raise InputError("scenario", "expected a JSON object at the top level")
         for key in raw:
             if key not in TOP_KEYS:
-                raise InputError(str(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
+                raise InputError(repr(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
         if raw.get("format") != FORMAT:
             raise InputError("format", "expected %r, got %r" % (FORMAT, raw.get("format")))
         name = raw.get("name", "unnamed")
@@ -172,10 +172,14 @@ class Scenario:
 def load(path, plant_faults=()):
     """Read and validate a scenario file; InputError (naming the field) if bad."""
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise InputError(path, "cannot read: %s" % e) from None
+    try:
+        text = data.decode()
+    except ValueError:  # UnicodeError on both interpreters
+        raise InputError(path, "not UTF-8 text") from None
     try:
         raw = json.loads(text)
     except ValueError as e:
