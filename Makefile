@@ -30,8 +30,9 @@ bench: $(STAMP)
 
 # long property runs; the example database (.hypothesis/) is kept between runs
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -p no:randomly --hypothesis-show-statistics \
-	  tests/test_stateful.py tests/test_bad_input.py tests/test_journal.py tests/test_delivery.py
+	HYPOTHESIS_PROFILE=long POWERCUT_CUTS=1000 $(BIN)/python -m pytest -s --hypothesis-show-statistics \
+	  tests/test_stateful.py tests/test_bad_input.py tests/test_journal.py tests/test_delivery.py \
+	  tests/test_powercut.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis
