@@ -1,1 +1,3 @@
-"""Host tools for the insulin pump firmware."""
+"""pumpctl: host tools for the insulin pump firmware."""
+
+__version__ = "0.1.0"
