@@ -17,7 +17,7 @@ STARTUP_TIMEOUT = 20.0
 
 def pumpctl_argv() -> list[str]:
     """The host-tool subcommands, run as ``pumpctl`` runs them."""
-    return [sys.executable, "-m", "pumpctl.hostcmds"]
+    return [sys.executable, "-m", "pumpctl.cli"]
 
 
 class VBoardProcess:

@@ -234,6 +234,8 @@ class FrameReader:
         self.overflow = False
 
     def feed(self, data):
+        if isinstance(data, memoryview):
+            data = bytes(data)  # memoryview has no find()
         out = []
         i = 0
         n = len(data)

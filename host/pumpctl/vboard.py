@@ -18,7 +18,6 @@ lacks to look like a board on the wire:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import errno
 import fcntl
@@ -28,15 +27,13 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import termios
-import time
 from pathlib import Path
 
 from .errors import PumpctlError
+from .firmware import FIRMWARE, micropython_binary
 
-FIRMWARE_EMU = Path(__file__).resolve().parents[2] / "firmware" / "boards" / "emu"
+FIRMWARE_EMU = FIRMWARE / "boards" / "emu"
 VBOOT = FIRMWARE_EMU / "vboot.py"
 READY_MARK = b"\x00vboard:repl\x00"  # keep in sync with vboot.READY_MARK
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
@@ -47,18 +44,6 @@ SIGINT_BIT = 1 << (signal.SIGINT - 1)
 DEFAULT_FLASH_BYTES = 2 * 1024 * 1024
 MAX_PENDING_INPUT = 64 * 1024  # stop reading clients beyond this (back-pressure)
 MAX_CLIENT_BACKLOG = 1024 * 1024  # a TCP client that stops reading loses output
-
-
-def find_micropython() -> str:
-    """The Unix-port binary installed beside this interpreter, else on PATH."""
-    beside = Path(sys.executable).parent / "micropython"
-    if beside.exists():
-        return str(beside)
-    for d in os.environ.get("PATH", "").split(os.pathsep):
-        cand = Path(d) / "micropython"
-        if cand.exists():
-            return str(cand)
-    raise PumpctlError("micropython (Unix port) not found; run `make venv`")
 
 
 def ensure_image(path: Path, size_bytes: int = DEFAULT_FLASH_BYTES) -> bool:
@@ -209,7 +194,7 @@ class VBoard:
         self.image = image
         self.options = options or {}
         self.heapsize = heapsize
-        self.micropython = find_micropython()
+        self.micropython = micropython_binary()
         self.sel = selectors.DefaultSelector()
         self.pty = PtyEndpoint()
         self.listener = socket.create_server((host, port))
@@ -448,61 +433,3 @@ class VBoard:
         self.listener.close()
         self.pty.close()
         self.sel.close()
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("vboard", help="run the emulated board behind a pty and a TCP port")
-    p.add_argument("--flash", type=Path, help="littlefs2 flash image (created if missing)")
-    p.add_argument("--flash-size", type=int, default=DEFAULT_FLASH_BYTES // 1024,
-                   metavar="KIB", help="size of a new flash image in KiB (default 2048)")
-    p.add_argument("--speed", default="1", help="virtual time per real time (default 1)")
-    p.add_argument("--scenario", type=Path, help="scenario JSON handed to the emulated board")
-    p.add_argument("--trace", type=Path, help="sensor trace handed to the emulated board")
-    p.add_argument("--host", default="127.0.0.1", help="TCP address to listen on")
-    p.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
-    p.add_argument("--heapsize", help="MicroPython heap, e.g. 192K (default: Unix port's)")
-    p.set_defaults(func=cmd_vboard)
-
-
-def cmd_vboard(args: argparse.Namespace) -> int:
-    try:
-        speed = float(args.speed)
-    except ValueError:
-        raise PumpctlError(f"--speed: expected a number, got {args.speed!r}") from None
-    if speed <= 0:
-        raise PumpctlError(f"--speed: must be positive, got {args.speed}")
-    options = {"speed": args.speed}
-    for key in ("scenario", "trace"):
-        path = getattr(args, key)
-        if path is not None:
-            if not path.is_file():
-                raise PumpctlError(f"--{key}: no such file: {path}")
-            options[key] = str(path.resolve())
-    tmpdir = None
-    image = args.flash
-    if image is None:
-        tmpdir = tempfile.TemporaryDirectory(prefix="vboard-")
-        image = Path(tmpdir.name) / "flash.img"
-    created = ensure_image(image, args.flash_size * 1024)
-    try:
-        board = VBoard(image, args.host, args.port, options, args.heapsize)
-    except OSError as e:
-        raise PumpctlError(f"vboard: cannot listen on {args.host}:{args.port}: {e}") from None
-
-    def stop(signum, frame):
-        board.running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print(f"vboard: flash {image}{' (new)' if created else ''}", flush=True)
-    print(f"vboard: pty {board.pty.path}", flush=True)
-    print(f"vboard: {board.url}", flush=True)
-    t0 = time.monotonic()
-    try:
-        board.serve()
-    finally:
-        if tmpdir is not None:
-            tmpdir.cleanup()
-    print(f"vboard: stopped after {time.monotonic() - t0:.1f} s, "
-          f"{board.resets} soft resets", flush=True)
-    return 0
