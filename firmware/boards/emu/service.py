@@ -11,12 +11,12 @@ import json
 import select
 import sys
 
+from pump.app import App
+from pump.hostlink import HostLink
+
 from boards import hal
 from boards.emu.board import EmuBoard
 from boards.emu.scenario import Scenario
-
-from pump.app import App
-from pump.hostlink import HostLink
 
 DEFAULT_WORLD = {
     "format": "pumpscenario/1",
