@@ -14,6 +14,11 @@ from pump.ticks import ticks_add, ticks_diff
 from pump.units import InputError
 from pump.version import VERSION
 
+try:
+    from fwbuild import BUILD  # written into each firmware slot by pumpctl flash
+except ImportError:
+    BUILD = "dev"
+
 STATUS_MS = const(1000)
 _READ_CHUNK = const(256)
 # Commands of the protocol itself (not delivery commands).
@@ -62,6 +67,7 @@ class HostLink:
         i = app.pressure_index - 1
         return {
             "fw": VERSION,
+            "build": BUILD,
             "board": app.board.name,
             "t_ms": app.uptime.now_ms(),
             "mode": d.mode,
