@@ -187,3 +187,10 @@ def test_mpremote_still_works_after_maintenance(board, fw_old):
     out = subprocess.run([str(Path(sys.executable).parent / "mpremote"), "connect", board.url,
                           "fs", "cat", ":/fw/active"], capture_output=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip() == b"a"
+
+
+def test_sources_with_empty_files_flash_and_run(board, fw_src):
+    assert any(not f.data for f in fw_src.files)  # e.g. boards/emu/__init__.py
+    report = flash(board.url, fw_src)
+    assert report.confirmed
+    assert running_build(board.url)["build"] == fw_src.build_id

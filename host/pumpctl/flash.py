@@ -225,34 +225,57 @@ class Flasher:
     def _listing(self, top: str) -> dict[str, str]:
         return {path: sha for path, _size, sha in ast.literal_eval(self._op("V", top))}
 
-    def _send(self, path: str, data: bytes, done: int, total: int) -> None:
+    def _send(self, files: list[tuple[str, bytes]], total: int = 0) -> None:
+        """Upload files as one pipelined stream of agent lines.
+
+        Each line sent has one expected reply (W -> "R", chunk -> "A", last
+        chunk -> "A" then "= sha"); at most about two chunks' worth of bytes
+        are unacknowledged, which is what a board's USB or UART buffer takes.
+        """
         link = self.link
-        link.write(f"W {path} {len(data)}\n".encode())
-        if link.read_until(b"\n", timeout=20).strip() != b"R":
-            raise DeviceError(f"the board did not get ready to receive {path}")
-        chunks = [base64.b64encode(data[i : i + self.chunk]) + b"\n"
-                  for i in range(0, len(data), self.chunk)]
-        window = 2  # chunks in flight: keeps the link busy while the board writes
-        sent = acked = 0
-        while acked < len(chunks):
-            while sent < len(chunks) and sent - acked < window:
-                link.write(chunks[sent])
+        lines: list[tuple[bytes, list[str], int]] = []  # (line, replies expected, data bytes)
+        for path, data in files:
+            sha = "=" + hashlib.sha256(data).hexdigest() + " " + path
+            lines.append((f"W {path} {len(data)}\n".encode(), ["R"] if data else ["R", sha], 0))
+            for i in range(0, len(data), self.chunk):
+                piece = data[i : i + self.chunk]
+                last = i + self.chunk >= len(data)
+                expect = ["A", sha] if last else ["A"]
+                lines.append((base64.b64encode(piece) + b"\n", expect, len(piece)))
+        budget = 2 * (len(base64.b64encode(bytes(self.chunk))) + 1) + 256
+        in_flight: list[tuple[int, list[str], int]] = []
+        sent = done = 0
+        while sent < len(lines) or in_flight:
+            while sent < len(lines) and (not in_flight or sum(x[0] for x in in_flight)
+                                         + len(lines[sent][0]) <= budget):
+                line, expect, n = lines[sent]
+                link.write(line)
+                in_flight.append((len(line), list(expect), n))
                 sent += 1
-            if link.read_until(b"\n", timeout=20).strip() != b"A":
-                raise DeviceError(f"the board stopped acknowledging {path}")
-            done += min(self.chunk, len(data) - acked * self.chunk)
-            acked += 1
-            self.progress(done, total, path)
-        sha = self._reply()
-        if sha != hashlib.sha256(data).hexdigest():
-            raise DeviceError(f"{path}: the board wrote a different SHA-256 ({sha})")
+            size, expect, n = in_flight[0]
+            want = expect.pop(0)
+            got = link.read_until(b"\n", timeout=20).rstrip(b"\r\n").decode(errors="replace")
+            if want.startswith("="):
+                sha, path = want[1:].split(" ", 1)
+                if got != "= " + sha:
+                    raise DeviceError(f"{path}: the board wrote {got!r}, expected SHA-256 {sha}")
+            elif got != want:
+                raise DeviceError(f"the board answered {got!r} during the upload, not {want!r}")
+            if want == "A":
+                done += n
+                self.progress(done, total, "upload")
+            if not expect:
+                in_flight.pop(0)
 
     # -- steps ---------------------------------------------------------------------------
     def maintenance(self, timeout: float = 2.0) -> bool:
-        """Ask running firmware to suspend delivery and free the link; False if no answer.
+        """Ask running firmware to suspend delivery and free the link.
 
-        A REPL prompt in reply means no firmware is running: no need to wait.
+        True: the firmware stopped. False: no firmware answered; ``at_prompt``
+        tells whether a REPL prompt came back instead (then there is no need to
+        wait, nor to soft reset before flashing).
         """
+        self.at_prompt = False
         link = self.link
         link.write(proto.encode(proto.COMMAND, 1, {"cmd": "maintenance", "args": {}}))
         reader = proto.FrameReader()
@@ -263,6 +286,7 @@ class Flasher:
                 if kind == "text":
                     text = (text + item)[-64:]
                     if b">>> " in text or b"raw REPL" in text:
+                        self.at_prompt = True
                         return False
                 if kind == "frame" and item.kind == proto.RESPONSE and item.seq == 1:
                     if not item.body.get("ok"):
@@ -285,7 +309,7 @@ class Flasher:
         t0 = time.monotonic()
         report = FlashReport(fw.build_id)
         report.maintenance = self.maintenance()
-        self.enter_repl(soft_reset=not report.maintenance)
+        self.enter_repl(soft_reset=not (report.maintenance or self.at_prompt))
         agent = AGENT.read_text().replace("CHUNK = 4096", f"CHUNK = {self.chunk}")
         self.repl.exec_start(agent.encode())
         self._update(fw, report)
@@ -323,11 +347,7 @@ class Flasher:
                 self._op("D", f"{base}/{path}")
         for d in sorted({p.rsplit("/", 1)[0] for p in want if "/" in p}):
             self._op("M", f"{base}/{d}")
-        to_send = [f for f in fw.files if have.get(f.path) != f.sha
-                   and current.get(f.path) != f.sha]
-        total = sum(len(f.data) for f in to_send)
-        done = 0
-        self.progress(0, total, "")
+        to_send = []
         for f in fw.files:
             if have.get(f.path) == f.sha:
                 report.kept.append(f.path)
@@ -337,19 +357,20 @@ class Flasher:
                     raise DeviceError(f"{f.path}: copy on the board has a different SHA-256")
                 report.copied.append(f.path)
             else:
-                self._send(f"{base}/{f.path}", f.data, done, total)
-                done += len(f.data)
+                to_send.append(f)
                 report.sent.append(f.path)
-        report.bytes_sent = done
+        report.bytes_sent = sum(len(f.data) for f in to_send)
+        self.progress(0, report.bytes_sent, "upload")
+        self._send([(f"{base}/{f.path}", f.data) for f in to_send], report.bytes_sent)
         # Verify the whole slot as the board sees it before it may boot.
         check = self._listing(base)
         if check != want:
             bad = sorted(p for p in set(check) | set(want) if check.get(p) != want.get(p))
             raise DeviceError(f"verification failed in {base}: {', '.join(bad)}")
         if not loader_ok:
-            self._send("/main.tmp", LOADER.encode(), 0, 0)
+            self._send([("/main.tmp", LOADER.encode())])
             self._op("N", "/main.tmp", "/main.py")
-        self._send("/fw/active.tmp", staging.encode(), 0, 0)
+        self._send([("/fw/active.tmp", staging.encode())])
         self._op("N", "/fw/active.tmp", "/fw/active")  # the atomic switch
 
     def confirm(self, build_id: str, timeout: float = 15.0) -> bool:

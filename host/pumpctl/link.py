@@ -104,6 +104,17 @@ class Link:
         return out
 
     def close(self) -> None:
+        sock = getattr(self.ser, "_socket", None)
+        if sock is not None:
+            # pyserial's socket:// close() sleeps 0.3 s "for quick reconnects";
+            # a host tool that exits right after does not need that.
+            try:
+                sock.close()
+            except OSError:
+                pass
+            self.ser._socket = None
+            self.ser.is_open = False
+            return
         try:
             self.ser.close()
         except (serial.SerialException, OSError):

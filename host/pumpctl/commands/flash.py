@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from pumpctl.flash import BOARDS, Flasher, build
 from pumpctl.link import Link
@@ -27,17 +26,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    fw = build(args.board, compile_mpy=not args.no_mpy)
-    link = Link.open(args.port)
+def _progress_bar(enabled: bool):
+    """A rich progress bar on stderr (imported only when shown: start-up time)."""
+    if not enabled:
+        return contextlib.nullcontext(), None
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), disable=args.quiet or not sys.stderr.isatty(),
-                   console=None, transient=True)
+                   TransferSpeedColumn(), console=Console(stderr=True), transient=True)
     task = bar.add_task("upload", total=None)
 
     def progress(done: int, total: int, name: str) -> None:
         bar.update(task, completed=done, total=total or None, description=name or "upload")
 
+    return bar, progress
+
+
+def run(args: argparse.Namespace) -> int:
+    fw = build(args.board, compile_mpy=not args.no_mpy)
+    link = Link.open(args.port)
+    bar, progress = _progress_bar(not args.quiet and sys.stderr.isatty())
     try:
         with bar:
             report = Flasher(link, BOARDS[args.board].chunk, progress).run(
