@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench bench-flash clean venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_flash.py
+
+bench-flash: $(STAMP)
+	$(BIN)/python tools/bench_flash.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis
