@@ -78,9 +78,9 @@ def running_build(port: str, reset: bool = False, timeout: float = 15.0) -> dict
     link = Link.open(port)
     try:
         if reset:
-            # End a line a cut flash left open and quit its agent (what the next
-            # pumpctl command does), leave any REPL, then Ctrl-D: reboot.
-            link.write(b"\nQ\n\r\x03\x03\x02")
+            # End a line a cut flash left open, abort its transfer, quit its agent
+            # (what the next pumpctl flash does), leave any REPL, Ctrl-D: reboot.
+            link.write(b"\n\nQ\n\r\x03\x03\x02")
             link.drain(quiet=0.2)
             link.write(b"\x04")
         reader = proto.FrameReader()

@@ -300,8 +300,8 @@ class Flasher:
             self.repl.enter(soft_reset=soft_reset)
         except ReplError:
             # A flash cut mid-line leaves the agent waiting for the end of a line:
-            # end it, tell the agent to quit, then try again.
-            self.link.write(b"\nQ\n")
+            # end it, abort any transfer with an empty line, quit, try again.
+            self.link.write(b"\n\nQ\n")
             self.link.drain(quiet=0.3, overall=5)
             self.repl.enter(soft_reset=True)
 

@@ -13,6 +13,7 @@ import sys
 
 from pump.app import App
 from pump.hostlink import HostLink
+from pump.journal import FileStore, Journal
 
 from boards import hal
 from boards.emu.board import EmuBoard
@@ -67,7 +68,16 @@ def serve(cfg):
     board = EmuBoard(scenario, sink, cfg.speed)
     board.clock.end = None  # in service there is no end of run
     board.link = StdioLink()
-    app = App(board, scenario.settings, scenario.profile, scenario.start_tod)
+    # Durable state on the board's own littlefs flash: it survives soft resets,
+    # power cycles of the vboard and re-flashing (REL-1).
+    import os
+
+    try:
+        os.mkdir("/data")
+    except OSError:
+        pass
+    journal = Journal(FileStore("/data"))
+    app = App(board, scenario.settings, scenario.profile, scenario.start_tod, journal)
     host = HostLink(app, board.link)
     sink.host = host
     app.hooks.append(host.tick)
@@ -78,7 +88,8 @@ def serve(cfg):
     except ImportError:
         micropython = None
     try:
-        app.run()
+        app.boot("reset")
+        app.sched.run()
     finally:
         if micropython is not None:
             micropython.kbd_intr(3)

@@ -9,9 +9,9 @@
 #   M dir            -> mkdir -p;  D path -> remove file;  N src dst -> rename (atomic)
 #   Q                -> "= bye" and exit
 # Ctrl-C is off while it runs. A link silent for IDLE_MS between lines ends it;
-# a cable pulled mid-line leaves it waiting for the end of that line, which the
-# next pumpctl command supplies (every frame ends with a newline): a bad line
-# aborts the transfer, and the agent quits on Q or when the link goes idle.
+# a cable pulled mid-line leaves it waiting for the end of that line: the next
+# pumpctl command sends "\n\nQ\n" (end the line, an empty line aborts any
+# transfer, quit).
 import os
 import select
 import sys
