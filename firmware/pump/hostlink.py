@@ -8,6 +8,7 @@ scheduler so the board falls through to its REPL for flashing.
 """
 
 from pump import commands, protocol
+from pump.app import CONTROL_MS
 from pump.compat import const
 from pump.delivery import MAINTENANCE
 from pump.ticks import ticks_add, ticks_diff
@@ -21,6 +22,7 @@ except ImportError:
 
 STATUS_MS = const(1000)
 _READ_CHUNK = const(256)
+_MAX_SAMPLES = const(50)  # pressure samples per status frame (5 s at 10 Hz)
 # Commands of the protocol itself (not delivery commands).
 LINK_COMMANDS = ("status", "maintenance", "ping")
 
@@ -34,6 +36,7 @@ class HostLink:
         self._buf = bytearray(_READ_CHUNK)
         self._view = memoryview(self._buf)
         self._next_status = None
+        self._sample_index = app.pressure_index  # next ring sample not yet reported
         self._now = 0
         self.maintenance = False
 
@@ -65,6 +68,19 @@ class HostLink:
         for a in app.alarms.records:
             alarms.append([a.kind, a.priority, 1 if a.active else 0])
         i = app.pressure_index - 1
+        ring = app.pressure
+        n = app.pressure_index - self._sample_index
+        if n < 0:
+            n += len(ring)
+        if n > _MAX_SAMPLES:
+            n = _MAX_SAMPLES
+        samples = []
+        j = app.pressure_index - n
+        for _ in range(n):
+            samples.append(ring[j])  # j < 0 indexes from the end: the ring wraps
+            j += 1
+        self._sample_index = app.pressure_index
+        connector = app.board.connector
         return {
             "fw": VERSION,
             "build": BUILD,
@@ -77,9 +93,13 @@ class HostLink:
             "bolus_given_mu": bolus.delivered() if bolus is not None else 0,
             "day_mu": d.totals.day,
             "reservoir_mu": d.reservoir,
+            "pulse_mu": app.settings.pulse,
             "minutes_left": d.minutes_left(),
             "battery_mv": app.board.battery.millivolts(),
-            "pressure": app.pressure[i if i >= 0 else len(app.pressure) - 1],
+            "pressure": ring[i],
+            "samples": samples,  # counts, one per control tick, oldest first
+            "sample_ms": CONTROL_MS,
+            "connector": (1 if connector.closed() else 0) if connector.fitted else -1,
             "alarms": alarms,
         }
 
