@@ -128,6 +128,8 @@ def test_new_build_goes_to_the_other_slot_sending_only_changes(board, fw_old, fw
     assert "pump/version.mpy" in report.sent and "pump/app.mpy" in report.copied
     status = running_build(board.url, reset=True)
     assert (status["build"], status["fw"]) == (fw_new.build_id, "9.9.9-test")
+    # The flash went through maintenance: delivery stays stopped until resumed.
+    assert report.maintenance and status["mode"] == "maintenance"
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])

@@ -179,9 +179,10 @@ def test_commands_from_the_host_get_responses(board):
         ok_seq = session.command("bolus", {"amount_u": 0.5})
         bad_seq = session.command("bolus", {"amount_u": 99})
         unknown_seq = session.command("fly")
+        rate_seq = session.command("telemetry", {"status_ms": 0})
         deadline = time.monotonic() + 15
         answered: dict[int, proto.Frame] = {}
-        while len(answered) < 3 and time.monotonic() < deadline:
+        while len(answered) < 4 and time.monotonic() < deadline:
             session.poll()
             answered.update({f.seq: f for f in frames if f.kind == proto.RESPONSE})
     finally:
@@ -189,6 +190,7 @@ def test_commands_from_the_host_get_responses(board):
     assert answered[ok_seq].body["ok"] is True
     assert answered[bad_seq].body["ok"] is False and "amount_u" in answered[bad_seq].body["reason"]
     assert "unknown command" in answered[unknown_seq].body["reason"]
+    assert "status_ms" in answered[rate_seq].body["reason"]
     events = [f.body["line"] for f in frames if f.kind == proto.EVENT]
     assert any("bolus state=started" in e and "src=host" in e for e in events)
 

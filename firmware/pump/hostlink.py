@@ -24,7 +24,9 @@ STATUS_MS = const(1000)
 _READ_CHUNK = const(256)
 _MAX_SAMPLES = const(50)  # pressure samples per status frame (5 s at 10 Hz)
 # Commands of the protocol itself (not delivery commands).
-LINK_COMMANDS = ("status", "maintenance", "ping")
+LINK_COMMANDS = ("status", "maintenance", "ping", "telemetry")
+MIN_STATUS_MS = const(100)
+MAX_STATUS_MS = const(3600000)
 
 
 class HostLink:
@@ -109,6 +111,14 @@ class HostLink:
             return True, ""
         if name == "status":
             self.dev.status(self.status())
+            return True, ""
+        if name == "telemetry":
+            ms = args.get("status_ms")
+            if type(ms) is not int or not MIN_STATUS_MS <= ms <= MAX_STATUS_MS:
+                return False, "args.status_ms: expected an integer %d..%d" % (
+                    MIN_STATUS_MS, MAX_STATUS_MS)
+            self.status_ms = ms
+            self._next_status = None  # the new period starts now
             return True, ""
         if name == "maintenance":
             self.enter_maintenance()

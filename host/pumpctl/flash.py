@@ -376,16 +376,20 @@ class Flasher:
     def confirm(self, build_id: str, timeout: float = 15.0) -> bool:
         """Wait for a STATUS frame from the new build after the reset."""
         reader = proto.FrameReader()
+        text = b""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for kind, item in reader.feed(self.link.read_available()):
+                if kind == "text":
+                    text = (text + item)[-1500:]
                 if kind == "frame" and item.kind == proto.STATUS:
                     if item.body.get("build") == build_id:
                         return True
                     raise PumpctlError(f"the board booted build {item.body.get('build')!r}, "
                                        f"not {build_id!r}")
+        said = text.decode(errors="replace").strip()
         raise LinkTimeout(f"{self.link.name}: no status frame from the new firmware within "
-                          f"{timeout:.0f} s")
+                          f"{timeout:.0f} s" + (f"; the board said:\n{said}" if said else ""))
 
 
 def _same_firmware(current: dict[str, str], want: dict[str, str]) -> bool:

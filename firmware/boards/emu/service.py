@@ -14,9 +14,12 @@ import sys
 from pump.app import App
 from pump.hostlink import HostLink
 from pump.journal import FileStore, Journal
+from pump.sched import Task
 
 from boards import hal
 from boards.emu.board import EmuBoard
+from boards.emu.plant import FAULTS
+from boards.emu.runner import ScenarioDriver
 from boards.emu.scenario import Scenario
 
 DEFAULT_WORLD = {
@@ -63,7 +66,7 @@ def serve(cfg):
     raw = DEFAULT_WORLD
     if cfg.scenario is not None:
         raw = json.loads(cfg.scenario.read())
-    scenario = Scenario(raw)
+    scenario = Scenario(raw, FAULTS)
     sink = _EventSink()
     board = EmuBoard(scenario, sink, cfg.speed)
     board.clock.end = None  # in service there is no end of run
@@ -81,6 +84,10 @@ def serve(cfg):
     host = HostLink(app, board.link)
     sink.host = host
     app.hooks.append(host.tick)
+    # The scenario's timed actions (faults, presses, commands) play in real time.
+    driver = ScenarioDriver(board, scenario.actions)
+    driver.app = app
+    app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
     try:
         import micropython
 

@@ -8,6 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pumpctl.commands.run import check_scenario
 from pumpctl.errors import PumpctlError, UsageError
 from pumpctl.vboard import DEFAULT_FLASH_BYTES, VBoard, ensure_image
 
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed: expected a number, got {args.speed!r}") from None
     if speed <= 0:
         raise UsageError(f"--speed: must be positive, got {args.speed}")
+    if args.scenario is not None and args.scenario.is_file():
+        check_scenario(args.scenario)  # the firmware's own loader: errors name the field
     options = {"speed": args.speed}
     for key in ("scenario", "trace"):
         path = getattr(args, key)
