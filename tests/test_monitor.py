@@ -214,3 +214,74 @@ def test_monitor_bad_port_is_a_clean_error():
     run = subprocess.run([*pumpctl_argv(), "monitor", "--port", "/dev/does-not-exist", "--json"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stderr.startswith("pumpctl: cannot open /dev/does-not")
+
+
+def test_live_view_in_a_terminal_takes_keys(board):
+    """The rich view on a real pty: it draws the pump, 'b' requests a bolus, 'q' quits."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([*pumpctl_argv(), "monitor", "--port", board.url, "--duration", "60"],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=REPO,
+                            env=dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm"))
+    os.close(slave)
+    screen = b""
+
+    def read_until(text: bytes, timeout: float = 15.0) -> None:
+        nonlocal screen
+        deadline = time.monotonic() + timeout
+        while text not in screen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{text!r} not on screen: {screen[-2000:]!r}"
+            import select
+
+            if select.select([master], [], [], left)[0]:
+                try:
+                    screen += os.read(master, 65536)
+                except OSError:
+                    break
+
+    try:
+        read_until(b"reservoir")
+        read_until(b"basal")
+        os.write(master, b"b")
+        read_until(b"bolus: ")  # the device answered (ok, or refused while one runs)
+        os.write(master, b"q")
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_garbage_on_the_link_never_stops_the_firmware(board):
+    """Stray bytes, Ctrl-C included, and broken frames: errors come back, delivery goes on."""
+    import random
+
+    rng = random.Random(4)
+    good = proto.encode(proto.COMMAND, 500, {"cmd": "ping"})
+    junk = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(30)]
+    junk += [b"\x03\x03\x04\x01\x02", good[:20] + b"\n", b"\x1e" + b"A" * 2000 + b"\n"]
+    frames: list[proto.Frame] = []
+    session = Session(board.url, frames.append, lambda note: None)
+    try:
+        session.poll()
+        for chunk in junk:
+            session.link.write(chunk)
+        session.link.write(b"\n" + good)  # a clean frame after the garbage is still answered
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+                f.kind == proto.RESPONSE and f.seq == 500 for f in frames):
+            session.poll()
+        t0 = max(f.body["t_ms"] for f in frames if f.kind == proto.STATUS)
+        while time.monotonic() < deadline and max(
+                f.body["t_ms"] for f in frames if f.kind == proto.STATUS) <= t0:
+            session.poll()
+    finally:
+        session.close()
+    assert any(f.kind == proto.RESPONSE and f.seq == 500 and f.body["ok"] for f in frames)
+    errors = [f.body["error"] for f in frames if f.kind == proto.ERROR]
+    assert "too_long" in errors and "too_short" in errors
+    statuses = [f.body for f in frames if f.kind == proto.STATUS]
+    assert statuses[-1]["t_ms"] > t0  # still running after all of it
