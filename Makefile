@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 
-.PHONY: run test lint bench fuzz clean venv
+.PHONY: run test lint bench bench-flash fuzz clean venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_flash.py
+
+bench-flash: $(STAMP)
+	$(BIN)/python tools/bench_flash.py
 
 # long property runs; the example database (.hypothesis/) is kept between runs
 fuzz: $(STAMP)

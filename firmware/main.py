@@ -8,6 +8,15 @@ import sys
 
 
 def main():
+    try:
+        import vboard  # set by boards/emu/vboot.py: the board behind `pumpctl vboard`
+    except ImportError:
+        vboard = None
+    if vboard is not None:
+        from boards.emu.service import serve
+
+        serve(vboard)
+        return
     from boards.emu.runner import main as run_emulated
 
     run_emulated(sys.argv[1:])
