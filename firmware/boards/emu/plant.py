@@ -27,6 +27,7 @@ E_MIN_MPA = -50000000  # the line cannot be pulled below -50 kPa (gas comes out)
 
 LINE_FAULTS = ("occlusion", "kink", "leak", "disconnect", "clear", "reconnect")
 SENSOR_FAULTS = ("stuck", "out_of_range", "noisy", "sensor_ok")
+FAULTS = LINE_FAULTS + SENSOR_FAULTS  # what scenarios may inject
 
 
 def pa_to_counts(pa):
@@ -104,10 +105,14 @@ class Plant:
                 % (kind, ", ".join(LINE_FAULTS + SENSOR_FAULTS))
             )
 
-    def set_fault(self, kind, **kw):
-        """Apply fault ``kind`` now. kw: factor (kink), pct (leak), at (disconnect:
-        "site" or "connector"), level (out_of_range: "high"/"low"), factor (noisy)."""
+    def set_fault(self, kind, args=None, **kw):
+        """Apply fault ``kind`` now. Arguments (a dict ``args`` or keywords): factor (kink),
+        pct (leak), at (disconnect: "site" or "connector"), level (out_of_range: "high" or
+        "low"), factor (noisy)."""
         self._check_kind(kind)
+        if args:
+            for key in args:
+                kw[key] = args[key]
         if kind in ("clear", "reconnect"):
             if self.line in ("occlusion", "kink") and self.excess_mpa > 0:
                 # the volume held in the line flows out at once: the unintended bolus
@@ -223,7 +228,7 @@ class Plant:
         t_s = self.t_ms // 1000
         pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
         if self.line != "disconnect":
-            pa += p["tissue_pa"] + triangle(t_s, p["site_wander_period_s"], p["tissue_wander_pa"])
+            pa += p["tissue_pa"] + triangle(t_s, p["tissue_wander_period_s"], p["tissue_wander_pa"])
         return pa + (self.excess_mpa + self.friction_mpa) // 1000
 
     def read_counts(self):

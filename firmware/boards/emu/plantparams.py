@@ -22,12 +22,14 @@ RANGES = (
     # tissue back-pressure at the cannula tip, and its slow wander
     ("tissue_pa", 0, 3000, 1000),
     ("tissue_wander_pa", 0, 400, 150),
+    ("tissue_wander_period_s", 3600, 14400, 7200),
     # force-sensor preload seen as pressure, and its drift with temperature
     ("offset_pa", 1500, 6000, 3000),
     ("drift_pa", 0, 2000, 800),
     ("drift_period_s", 7200, 86400, 21600),
-    # white noise of force sensor + ADC (1 ADC count = 48.8 Pa)
-    ("noise_pa", 10, 80, 30),
+    # white noise of force sensor + ADC (1 ADC count = 48.8 Pa; a bridge amplifier and a
+    # 12-bit ADC never do better than about half a count)
+    ("noise_pa", 25, 80, 35),
     # mechanical knocks: single-sample spikes
     ("spikes_per_day", 0, 24, 4),
     ("spike_pa", 2000, 20000, 8000),
@@ -76,3 +78,25 @@ def check(params):
         value = params.get(name)
         if type(value) is not int or value <= 0:
             raise ValueError("plant parameter %s=%r must be a positive int" % (name, value))
+
+
+def from_spec(raw, where="plant"):
+    """Parameters from a scenario's ``plant`` object: {"sample": SEED} draws a set from
+    the sampler, any other key overrides one parameter. ValueError names the key."""
+    if raw is None:
+        return nominal()
+    if not isinstance(raw, dict):
+        raise ValueError("%s: expected an object" % where)
+    seed = raw.get("sample")
+    params = nominal() if seed is None else sample(seed)
+    for key in raw:
+        if key == "sample":
+            continue
+        if key not in params:
+            raise ValueError("%s.%s: unknown plant parameter" % (where, key))
+        params[key] = raw[key]
+    try:
+        check(params)
+    except ValueError as e:
+        raise ValueError("%s: %s" % (where, e)) from None
+    return params
