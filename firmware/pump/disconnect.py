@@ -54,6 +54,13 @@ class DisconnectDetector:
         hi = self.jump_nominal * 2
         self.jref = lo if jref < lo else (hi if jref > hi else jref)
 
+    def tau_ms(self):
+        """This site's learned time constant in ms (0 until learned):
+        leak_l = 9 s / tau / ln 2 * 256, so tau = 9000 * 256 / ln 2 / leak_l."""
+        if self.learned < LEARN_PULSES or self.lref16 <= 0:
+            return 0
+        return 3323700 * 16 // self.lref16
+
     def on_l(self, feat):
         """The 1 s to 10 s decay of the last pulse is ready."""
         l_q8 = feat.leak_l

@@ -169,7 +169,11 @@ class LineFeatures:
         self._prev = pa
 
     def _take_r(self, since):
-        self.r = self.level - (self.pre + self.pre_slope * since // 1000)
+        # the pre-pulse trend, extrapolated linearly, but never below the resting baseline
+        # (a decay ends at the baseline; a straight line would overshoot it)
+        trend = self.pre + self.pre_slope * since // 1000
+        base = self.b16 >> 4
+        self.r = self.level - (trend if trend > base else base)
         self.r_ok = True
 
     def _take_l(self):

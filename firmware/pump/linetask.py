@@ -29,6 +29,22 @@ MAX_RELIEF_PULSES = const(40)
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
 
 
+def held_pa(watch):
+    """Pressure held in the line above its resting baseline (Pa, >= 0)."""
+    feat = watch.feat
+    held = feat.level - feat.baseline()
+    return held if held > 0 else 0
+
+
+def relief_steps(watch, steps_per_pulse):
+    """OCC-2: motor steps that take back the volume the held pressure stands for
+    (held pressure / learned pressure per pulse, in pulses, times steps per pulse)."""
+    jref = watch.dis.jref
+    steps = held_pa(watch) * steps_per_pulse // jref if jref > 0 else 0
+    cap = MAX_RELIEF_PULSES * steps_per_pulse
+    return cap if steps > cap else steps
+
+
 class LineTask:
     def __init__(self, app):
         self.app = app
@@ -98,7 +114,7 @@ class LineTask:
         alarms = app.alarms
         watch = self.watch
         if watch.occluded() and not alarms.standing("occlusion"):
-            app.raise_alarm("occlusion", now, "held_pa=%d" % self._held_pa())
+            app.raise_alarm("occlusion", now, "held_pa=%d" % held_pa(watch))
             self._relieve(now)
         if not alarms.standing("disconnect"):
             if watch.disconnected():
@@ -114,18 +130,9 @@ class LineTask:
                 app.clear_alarm(kind, now)
                 watch.rearm()
 
-    def _held_pa(self):
-        feat = self.watch.feat
-        held = feat.level - feat.baseline()
-        return held if held > 0 else 0
-
     def _relieve(self, now):
         """OCC-2: back the plunger off by the volume the held pressure stands for."""
-        jref = self.watch.dis.jref
-        steps = self._held_pa() * self.steps_per_pulse // jref if jref > 0 else 0
-        cap = MAX_RELIEF_PULSES * self.steps_per_pulse
-        if steps > cap:
-            steps = cap
+        steps = relief_steps(self.watch, self.steps_per_pulse)
         if steps <= 0:
             return
         self.board.motor.retract(steps)

@@ -37,6 +37,7 @@ class LineWatch:
     def rearm(self):
         """Re-arm the line detectors but keep what was learned about this site."""
         self.occ.reset()
+        self.occ.learn_tau(self.dis.tau_ms())
         self.dis.open_streak = 0
         self.dis.leak_streak = 0
         self.dis.disconnected = False
@@ -52,6 +53,7 @@ class LineWatch:
             self.dis.on_r(feat)
         if events & EV_L:
             self.dis.on_l(feat)
+            self.occ.learn_tau(self.dis.tau_ms())
         self.occ.check(feat)
 
     def pulse(self, now):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from boards.emu import plantparams
 from boards.emu.plant import Plant
+from pump.linetask import relief_steps
 from pump.linewatch import LineWatch
 
 SAMPLE_MS = 100
@@ -51,11 +52,19 @@ class Outcome:
         self.pulses_ms: list[int] = []
         self.alarms: list[tuple[str, int]] = []  # (kind, t_ms) first raise of each kind
         self.samples: list[tuple[int, int]] = []  # (t_ms, counts) if recorded
+        self.release_nl = 0  # unintended bolus when the occlusion cleared (OCC-2)
+        self.relief_steps = 0
 
 
 def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=(),
-             boluses=(), stop_at_alarm=False, record=False, after_ms: int = 0) -> Outcome:
-    """Run the plant and LineWatch; ``faults`` are (t_ms, kind, kw) for the plant."""
+             boluses=(), stop_at_alarm=False, stop_on: str | None = None, record=False,
+             after_ms: int = 0,
+             relieve: bool | None = None, clear_after_ms: int = 0) -> Outcome:
+    """Run the plant and LineWatch; ``faults`` are (t_ms, kind, kw) for the plant.
+
+    On an occlusion alarm delivery stops; with ``relieve`` the plunger backs off as
+    the firmware does (OCC-2), without it the pressure stays. ``clear_after_ms`` after
+    the alarm the blockage clears and the released volume is measured."""
     plant = Plant(params, seed)
     for t_fault, kind, kw in faults:
         plant.schedule(t_fault, kind, **kw)
@@ -64,11 +73,17 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
     watch = LineWatch(params["pulse_nl"])
     out = Outcome()
     seen = set()
+    stopped = False
+    clear_at = None
     t = 0
     while t < duration_ms:
         plant.step(SAMPLE_MS)
         t += SAMPLE_MS
-        if t % DELIVERY_MS == 0 and sched.due(t):
+        if clear_at is not None and t >= clear_at:
+            plant.set_fault("clear")
+            out.release_nl = plant.release_nl
+            clear_at = None
+        if t % DELIVERY_MS == 0 and sched.due(t) and not stopped:
             plant.pulse()
             watch.pulse(t)
             out.pulses_ms.append(t)
@@ -81,7 +96,16 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
             if flag and kind not in seen and t >= after_ms:
                 seen.add(kind)
                 out.alarms.append((kind, t))
-        if stop_at_alarm and out.alarms:
+                if kind == "occlusion" and relieve is not None:
+                    stopped = True
+                    if relieve:
+                        out.relief_steps = relief_steps(watch, params["steps_per_pulse"])
+                        plant.retract(out.relief_steps)
+                    if clear_after_ms:
+                        clear_at = t + clear_after_ms
+        if stop_at_alarm and out.alarms and clear_at is None and relieve is None:
+            break
+        if stop_on is not None and stop_on in seen:
             break
     return out
 
