@@ -66,6 +66,7 @@ class Delivery:
     def start(self, now):
         self._last = now
         self._tod = self.uptime.time_of_day_ms()
+        self._check_reservoir()  # an empty reservoir at boot must alarm before anything runs
         self._retarget(now)
 
     def settle(self, now):
@@ -74,6 +75,17 @@ class Delivery:
         if dt <= 0:
             return
         self._last = now
+        tod = self._tod + dt
+        minute = self._minute + dt
+        temp_left = self.temp_left
+        if tod < self.profile.seg_end and minute < _MINUTE_MS and (not temp_left or temp_left > dt):
+            # the common tick: no breakpoint inside it
+            self._acc += self.rate * dt
+            self._tod = tod
+            self._minute = minute
+            if temp_left:
+                self.temp_left = temp_left - dt
+            dt = 0
         while dt > 0:
             step = dt
             edge = self.profile.edge_after(self._tod) - self._tod
@@ -91,7 +103,8 @@ class Delivery:
                 self.log.emit_at(self._event_ms(dt), "temp", "state=ended")
             if at_edge or temp_ends:
                 self._retarget(now, dt)
-        self._deliver_basal()
+        if self._acc >= self._half:
+            self._deliver_basal()
         bolus = self.bolus
         if bolus is not None:
             self._deliver_bolus(bolus, ticks_diff(now, bolus.last))
