@@ -38,20 +38,20 @@ _LOG2_FRAC = (0, 22, 44, 63, 82, 100, 118, 134, 150, 165, 179, 193, 207, 220, 23
 
 
 def log2_q8(x):
-    """256 * log2(x) for an int x >= 1 (to about 1/256), integer only."""
+    """256 * log2(x) for an int x >= 1 (within 2/256), integer only."""
     n = 0
-    while x >= 512:
+    while x >= 2048:
         x >>= 1
         n += 1
-    while x < 256:
+    while x < 1024:
         x <<= 1
         n -= 1
-    # now 256 <= x < 512, the value is x / 256 * 2**(n + 8)
-    frac = x - 256
-    i = frac >> 4
+    # now 1024 <= x < 2048, the value is x / 1024 * 2**(n + 10)
+    frac = x - 1024
+    i = frac >> 6
     lo = _LOG2_FRAC[i]
-    lin = lo + ((_LOG2_FRAC[i + 1] - lo) * (frac & 15) >> 4)
-    return ((n + 8) << 8) + lin
+    lin = lo + ((_LOG2_FRAC[i + 1] - lo) * (frac & 63) >> 6)
+    return ((n + 10) << 8) + lin
 
 
 class LineFeatures:

@@ -42,22 +42,26 @@ class XorShift32:
 
 
 def exp_neg_q30(x_q30):
-    """exp(-x) in Q30 for x >= 0 given in Q30, to about 1e-8."""
+    """exp(-x) in Q30 for x >= 0 given in Q30, to about 1e-7 absolute."""
     if x_q30 <= 0:
         return Q30
     if x_q30 >= 40 * Q30:
         return 0
-    # halve x until it is below 2**-8, Taylor to 4 terms, then square back up
+    # halve x until it is below 2**-8, Taylor to 5 terms, then square back up
+    # (carried in Q40 so the squarings do not amplify the rounding)
+    x = x_q30 << 10
+    one = 1 << 40
     k = 0
-    while x_q30 > (Q30 >> 8):
-        x_q30 = (x_q30 + 1) >> 1
+    while x > (one >> 8):
+        x = (x + 1) >> 1
         k += 1
-    x2 = x_q30 * x_q30 >> 30
-    x3 = x2 * x_q30 >> 30
-    y = Q30 - x_q30 + (x2 >> 1) - x3 // 6
+    x2 = x * x >> 40
+    x3 = x2 * x >> 40
+    x4 = x3 * x >> 40
+    y = one - x + (x2 >> 1) - x3 // 6 + x4 // 24
     for _ in range(k):
-        y = y * y >> 30
-    return y
+        y = y * y >> 40
+    return y >> 10
 
 
 def triangle(t, period, amplitude):
