@@ -37,7 +37,7 @@ def scenario_for(tr: trace.Trace) -> dict:
     return {
         "format": SCENARIO_FORMAT,
         "name": "replay of " + Path(tr.path).name,
-        "duration": _hms(tr.duration_ms),
+        "duration": _hms(tr.t_ms[-1]),  # the last sample (a recording ends on one)
         "start_time": meta.get("start_time", "0:00"),
         "seed": meta.get("seed", 1),
         "connector_fitted": bool(meta.get("connector_fitted", "connector" in tr.columns)),
