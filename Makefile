@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench detect-bench clean venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+# detection latency, missed insulin and false alarms on the plant model (docs/detection.md);
+# DETECT_BENCH_ARGS=--quick for the small profile
+detect-bench: $(STAMP)
+	$(BIN)/python tools/detect_bench.py $(DETECT_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .hypothesis
