@@ -12,6 +12,15 @@ through the delivery counters: the core needs no callback).
   leak or connector); the connector switch, where fitted, is read every tick;
 - sensor (SEN-1): high-priority ``sensor`` alarm while the fault stands.
 
+Planned disconnect (DIS-2, the quick release for a shower or a swim): the
+``planned_disconnect`` command suspends delivery with no disconnect alarm and
+counts the basal the profile would have given; the connector switch, where
+fitted, may open and close meanwhile (closing it again ends the planned
+disconnect). After ``remind_min`` a medium-priority ``reconnect`` alarm reminds
+the user and escalates if ignored. ``planned_reconnect`` (or the switch
+closing) resumes delivery and reports the basal missed. A disconnect without
+the command still alarms.
+
 Line faults seen through pressure cannot be seen to go away while delivery is
 stopped, so their alarms latch: acknowledging one means the user has fixed
 the set, and starts a probation (the detectors re-arm, keeping what they
@@ -23,9 +32,11 @@ themselves.
 from pump.compat import const
 from pump.linewatch import LineWatch
 from pump.sensorcheck import FAULT_NAMES, OK
+from pump.ticks import ticks_diff
 
 STEPS_PER_PULSE = const(10)  # motor steps per pulse (board default; see boards/emu/board.py)
 MAX_RELIEF_PULSES = const(40)
+_MS_PER_H = const(3600000)
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
 
 
@@ -57,6 +68,13 @@ class LineTask:
         self._sensor = OK
         self._connector_open = False
         self.relief_steps = 0
+        self.planned = False  # a planned disconnect is under way (DIS-2)
+        self._planned_start = 0
+        self._planned_remind = 0
+        self._planned_reminded = False
+        self._planned_opened = False
+        self._missed_mu = 0
+        self._missed_acc = 0  # mU*ms/h below one mU
 
     def _seen_pulses(self):
         d = self.app.delivery
@@ -82,8 +100,56 @@ class LineTask:
         self._prev = now
         self._check_sensor(now)
         self._check_connector(now)
-        if self._sensor == OK:
+        if self.planned:
+            self._planned_tick(now)
+        elif self._sensor == OK:
             self._check_line(now)
+
+    # -- planned disconnect (DIS-2) -------------------------------------------------
+
+    def planned_start(self, now, remind_ms):
+        """The user is about to open the quick release. None if accepted, else the reason."""
+        if self.planned:
+            return "already_planned"
+        reason = self.app.delivery.set_mode(now, "suspended", "planned_disconnect")
+        if reason is not None:
+            return reason
+        self.planned = True
+        self._planned_start = now
+        self._planned_remind = remind_ms
+        self._planned_reminded = False
+        self._planned_opened = False
+        self._missed_mu = 0
+        self._missed_acc = 0
+        self.app.log.emit("planned", "state=started remind_min=%d" % (remind_ms // 60000))
+        return None
+
+    def planned_end(self, now, source):
+        """The set is back on: resume delivery, report the basal missed."""
+        if not self.planned:
+            return "not_planned"
+        self.planned = False
+        app = self.app
+        app.clear_alarm("reconnect", now)
+        minutes = ticks_diff(now, self._planned_start) // 60000
+        app.log.emit("planned", "state=ended src=%s min=%d missed_basal=%d"
+                     % (source, minutes, self._missed_mu))
+        app.delivery.set_mode(now, "run", "planned_reconnect")
+        self.watch.rearm()
+        return None
+
+    def _planned_tick(self, now):
+        d = self.app.delivery
+        rate = d.profile.rate_at(self.app.uptime.time_of_day_ms())  # mU/h the profile asks
+        acc = self._missed_acc + rate * 100  # one control tick
+        while acc >= _MS_PER_H:
+            acc -= _MS_PER_H
+            self._missed_mu += 1
+        self._missed_acc = acc
+        if not self._planned_reminded and ticks_diff(now, self._planned_start) >= \
+                self._planned_remind:
+            self._planned_reminded = True
+            self.app.raise_alarm("reconnect", now, "missed_basal=%d" % self._missed_mu)
 
     def _check_sensor(self, now):
         fault = self.watch.sensor_fault()
@@ -103,6 +169,12 @@ class LineTask:
         if is_open == self._connector_open:
             return
         self._connector_open = is_open
+        if self.planned:  # expected: the user opened the quick release on purpose
+            if is_open:
+                self._planned_opened = True
+            elif self._planned_opened:
+                self.planned_end(now, "connector")
+            return
         if is_open:
             self.app.raise_alarm("disconnect", now, "cause=connector")
         else:
