@@ -37,6 +37,7 @@ from pump.ticks import ticks_diff
 STEPS_PER_PULSE = const(10)  # motor steps per pulse (board default; see boards/emu/board.py)
 MAX_RELIEF_PULSES = const(40)
 _MS_PER_H = const(3600000)
+_LINE_KINDS = ("occlusion", "disconnect")
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
 
 
@@ -68,6 +69,7 @@ class LineTask:
         self._sensor = OK
         self._connector_open = False
         self.relief_steps = 0
+        self._latched = False  # a line alarm raised here stands: watch for its ack
         self.planned = False  # a planned disconnect is under way (DIS-2)
         self._planned_start = 0
         self._planned_remind = 0
@@ -177,30 +179,41 @@ class LineTask:
             return
         if is_open:
             self.app.raise_alarm("disconnect", now, "cause=connector")
+            self._latched = True
         else:
             self.app.clear_alarm("disconnect", now)
             self.watch.rearm()
 
     def _check_line(self, now):
+        watch = self.watch
+        occ = watch.occ
+        dis = watch.dis
+        if not (occ.occluded or dis.disconnected or dis.leaking or self._latched):
+            return  # the common case: nothing to do, no alarm-table walk
         app = self.app
         alarms = app.alarms
-        watch = self.watch
-        if watch.occluded() and not alarms.standing("occlusion"):
+        if occ.occluded and not alarms.standing("occlusion"):
             app.raise_alarm("occlusion", now, "held_pa=%d" % held_pa(watch))
             self._relieve(now)
+            self._latched = True
         if not alarms.standing("disconnect"):
-            if watch.disconnected():
+            if dis.disconnected:
                 app.raise_alarm("disconnect", now, "cause=pressure")
-            elif watch.leaking():
+                self._latched = True
+            elif dis.leaking:
                 app.raise_alarm("disconnect", now, "cause=leak")
+                self._latched = True
         # an acknowledged line alarm: the user has seen to the set; re-verify on the next pulses
-        for kind in ("occlusion", "disconnect"):
+        latched = False
+        for kind in _LINE_KINDS:
             alarm = alarms.find(kind)
-            if alarm is not None and alarm.standing and not alarm.active:
-                if kind == "disconnect" and self._connector_open:
+            if alarm is not None and alarm.standing:
+                if alarm.active or (kind == "disconnect" and self._connector_open):
+                    latched = True
                     continue
                 app.clear_alarm(kind, now)
                 watch.rearm()
+        self._latched = latched
 
     def _relieve(self, now):
         """OCC-2: back the plunger off by the volume the held pressure stands for."""

@@ -14,6 +14,7 @@ from pump.sensorcheck import OK, SensorCheck
 FULL_SCALE_PA = const(200000)
 COUNTS_MAX = const(4095)
 NOMINAL_COMPLIANCE_NL_PER_KPA = const(300)
+CHECK_EVERY = const(5)  # samples between occlusion evaluations
 
 
 def counts_to_pa(counts):
@@ -54,7 +55,8 @@ class LineWatch:
         if events & EV_L:
             self.dis.on_l(feat)
             self.occ.learn_tau(self.dis.tau_ms())
-        self.occ.check(feat)
+        if feat.samples % CHECK_EVERY == 0:  # the window scan twice a second is plenty
+            self.occ.check(feat)
 
     def pulse(self, now):
         feat = self.feat

@@ -13,7 +13,8 @@ until the site is learned, then three times its own time constant (40..90 s):
 Significance is 10 sigma of the sample noise plus a drift allowance, so at
 low basal rates one held pulse is enough after about a minute, and at bolus
 rates, where intervals are short, the evidence of a few intervals adds up.
-Evidence must persist PERSIST samples before the detector reports.
+Evidence must hold for PERSIST consecutive evaluations before the detector
+reports.
 """
 
 from array import array
@@ -32,7 +33,7 @@ K = const(8)  # completed intervals kept
 WINDOW_MS = const(180000)  # evidence never spans more than this
 SIG_NOISE = const(10)
 SIG_FLOOR_PA = const(250)
-PERSIST = const(10)
+PERSIST = const(3)  # consecutive evaluations (LineWatch runs one every 500 ms)
 
 
 def min_fall_q12(dt_ms, tau_ms=TAU_SLOW_MS):

@@ -64,6 +64,10 @@ class Plant:
         self.label = ""  # ground truth of the line and sensor now, for traces
         self._label_events = []  # (t_ms, label) onsets, drained by the trace writer
         self._decay_cache = {}
+        self._tau_key = -1  # cache of tau_ms(): minute of plant time it was computed for
+        self._tau = 0
+        self._slow_key = -1  # cache of the slow pressure terms: second they hold for
+        self._slow_pa = 0
         # volumes in nL x 1e6 (mPa * nL/kPa): exact integer accounting
         self._delivered = 0
         self._spilled = 0
@@ -110,6 +114,8 @@ class Plant:
         pct (leak), at (disconnect: "site" or "connector"), level (out_of_range: "high" or
         "low"), factor (noisy)."""
         self._check_kind(kind)
+        self._tau_key = -1
+        self._slow_key = -1
         if args:
             for key in args:
                 kw[key] = args[key]
@@ -161,6 +167,13 @@ class Plant:
     # --- physics ----------------------------------------------------------------
     def tau_ms(self):
         """The line's time constant now, or 0 when nothing flows out (full occlusion)."""
+        minute = self.t_ms // 60000
+        if minute != self._tau_key:
+            self._tau_key = minute
+            self._tau = self._tau_now()
+        return self._tau
+
+    def _tau_now(self):
         line = self.line
         if line == "occlusion":
             return 0
@@ -224,12 +237,16 @@ class Plant:
     # --- sensor -------------------------------------------------------------------
     def line_pa(self):
         """True absolute pressure the force sensor sees (no noise), in Pa."""
-        p = self.p
         t_s = self.t_ms // 1000
-        pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
-        if self.line != "disconnect":
-            pa += p["tissue_pa"] + triangle(t_s, p["tissue_wander_period_s"], p["tissue_wander_pa"])
-        return pa + (self.excess_mpa + self.friction_mpa) // 1000
+        if t_s != self._slow_key:  # offset, drift and tissue change by the second at most
+            self._slow_key = t_s
+            p = self.p
+            pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
+            if self.line != "disconnect":
+                pa += p["tissue_pa"] + triangle(t_s, p["tissue_wander_period_s"],
+                                                p["tissue_wander_pa"])
+            self._slow_pa = pa
+        return self._slow_pa + (self.excess_mpa + self.friction_mpa) // 1000
 
     def read_counts(self):
         """One 12-bit ADC reading of the pressure sensor."""
