@@ -120,3 +120,12 @@ def test_trace_gen_writes_a_labelled_trace(tmp_path):
     tr = trace.read(out)
     assert tr.fault_windows()[0][0] == "leak"
     assert tr.meta["plant"]["compliance_nl_per_kpa"] > 0
+
+
+def test_replay_plot_writes_an_image(recorded, tmp_path):
+    path, _ = recorded
+    out = tmp_path / "replay.png"
+    pumpctl("replay", path, "--plot", out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    proc = pumpctl("replay", path, "--plot", tmp_path / "replay.txt", check=False)
+    assert proc.returncode == 2 and "expected a .png" in proc.stderr

@@ -23,6 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--events", type=Path, metavar="FILE", help="also write the event log here")
     p.add_argument("--cpython", action="store_true", help="run under CPython, not the Unix port")
+    p.add_argument("--plot", type=Path, metavar="FILE.png",
+                   help="draw pressure, pulses, labels and alarms (matplotlib)")
     p.set_defaults(func=run)
 
 
@@ -31,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     if args.events:
         args.events.write_text(text)
     summary = detections.summarize(tr, eventlog.parse(text), str(args.trace))
+    if args.plot:
+        from pumpctl import plot
+
+        plot.plot(tr, summary, args.plot)
     if args.json:
         json.dump(summary, sys.stdout)
         sys.stdout.write("\n")
