@@ -35,7 +35,7 @@ from pump.sensorcheck import FAULT_NAMES, OK
 from pump.ticks import ticks_diff
 
 STEPS_PER_PULSE = const(10)  # motor steps per pulse (board default; see boards/emu/board.py)
-MAX_RELIEF_PULSES = const(40)
+MAX_RELIEF_PULSES = const(200)  # 10 U at 0.05 U: more than any line can hold
 _MS_PER_H = const(3600000)
 _LINE_KINDS = ("occlusion", "disconnect")
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL

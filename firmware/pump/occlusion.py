@@ -88,8 +88,10 @@ class OcclusionDetector:
 
     def check(self, feat):
         """Update from the latest sample; returns True once the line is judged occluded."""
+        if not feat.a_ok:
+            return self.occluded  # within 1 s of a pulse: no new information, keep the streak
         evidence = False
-        if feat.a_ok and feat.since - A_AT_MS <= WINDOW_MS:
+        if feat.since - A_AT_MS <= WINDOW_MS:
             sig = SIG_NOISE * feat.noise_pa() + SIG_FLOOR_PA
             dt = feat.since - A_AT_MS
             s_dec = feat.a - feat.level
