@@ -14,6 +14,12 @@ learns its normal value for this site (``lref16`` = 16 x mean) and counts a
 pulse as leaking when leak_l > 1.6 x learned; LEAK_PULSES in a row raise the
 alarm (a 50 % leak doubles leak_l). A value above LEAK_ABS_Q8 (tau shorter
 than any plausible site) counts even before learning has finished.
+
+leak_l is measured against the resting baseline, which cannot be seen when the
+line never comes to rest between pulses (high rates, the tail of a bolus): the
+baseline then sits too high and leak_l reads too fast. So a pulse is judged
+only if the line had settled before it: the residual pressure the 10 s slope
+before the pulse implies (slope x tau) is below an eighth of the bump.
 """
 
 from pump.compat import const
@@ -22,6 +28,7 @@ OPEN_PULSES = const(2)
 LEAK_PULSES = const(3)
 LEARN_PULSES = const(4)
 LEAK_ABS_Q8 = const(460)  # 9 s of decay at tau = 7.2 s
+GATE_TAU_MS = const(60000)  # the slowest site, until this one is learned
 
 
 class DisconnectDetector:
@@ -66,6 +73,10 @@ class DisconnectDetector:
         l_q8 = feat.leak_l
         if l_q8 < 0 or self.open_streak:
             return
+        tau = self.tau_ms() or GATE_TAU_MS
+        drop = feat.pre_drop10 if feat.pre_drop10 > 0 else -feat.pre_drop10
+        if drop * (tau // 1000) // 10 > feat.e1 >> 3:
+            return  # the line had not settled before this pulse: leak_l would be biased
         leaking = l_q8 > LEAK_ABS_Q8 or (self.learned >= LEARN_PULSES and 10 * l_q8 > self.lref16)
         if leaking:
             self.leak_streak += 1

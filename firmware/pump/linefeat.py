@@ -59,6 +59,7 @@ class LineFeatures:
         self._med = array("i", [0, 0])  # the two raw samples before this one
         self._ring = array("i", [0, 0, 0, 0])
         self._hist = array("i", [0] * 11)  # the last 11 levels: 1 s of history
+        self._slow = array("i", [0] * 11)  # a level every second: 10 s of history
         self.reset()
 
     def reset(self):
@@ -75,6 +76,8 @@ class LineFeatures:
         self.since = LONG_AGO
         self.pre = 0
         self.pre_slope = 0  # Pa/s, <= 0
+        self.pre_drop10 = 0  # how much the level fell in the 10 s before the pulse (Pa)
+        self._si = 0
         self.a = 0
         self.e1 = 0
         self.a_ok = False
@@ -114,6 +117,9 @@ class LineFeatures:
         hist = self._hist
         hist[self._hi] = level
         self._hi = (self._hi + 1) % 11
+        if self.samples % 10 == 0:
+            self._slow[self._si] = level
+            self._si = (self._si + 1) % 11
         # baseline: lower envelope, fast down, slow up
         lvl16 = level << 4
         if lvl16 < self.b16:
@@ -163,6 +169,7 @@ class LineFeatures:
             self._ring[i] = pa
         for i in range(11):
             self._hist[i] = pa
+            self._slow[i] = pa
         self._rsum = 4 * pa
         self.level = pa
         self.b16 = pa << 4
@@ -196,6 +203,7 @@ class LineFeatures:
             oldest = self._hist[self._hi]  # the level 1 s ago (the slot written next)
             slope = self.level - oldest
             self.pre_slope = slope if slope < 0 else 0
+            self.pre_drop10 = self._slow[self._si] - self.level  # 10 s ago minus now
         self.pre = self.level
         self.t_pulse = now
         self.pulses += 1

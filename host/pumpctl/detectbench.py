@@ -92,13 +92,16 @@ def evaluate(runs: int, seed: int = 1) -> list[Row]:
 
 
 def nominal_day(seed: int) -> list[tuple[str, int]]:
-    """One simulated nominal day on a sampled plant: a random basal rate and 3 boluses."""
+    """One simulated nominal day on a sampled plant: a random basal rate, 3 boluses and a
+    2-hour temporary rate (0 to 8 U/h) at a random time."""
     rng = XorShift32(seed)
     params = plantparams.sample(seed)
     rate = rng.between(50, 5000)
     boluses = [(rng.between(1, 22) * 3600000 + rng.below(3600000), rng.between(10, 200))
                for _ in range(3)]
-    return simulate(params, seed, 24 * 3600000, rate, boluses=boluses).alarms
+    temp_start = rng.between(1, 20) * 3600000
+    temp = (temp_start, temp_start + 7200000, rng.between(0, 8000))
+    return simulate(params, seed, 24 * 3600000, rate, boluses=boluses, temp=temp).alarms
 
 
 def false_alarms(days: int, seed: int = 99, workers: int = 1) -> tuple[int, list]:

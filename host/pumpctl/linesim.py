@@ -21,8 +21,9 @@ BOLUS_PULSE_MS = 2000  # 1.5 U/min at 0.05 U per pulse
 class Schedule:
     """When the motor pulses: a basal rate in mU/h and optional boluses."""
 
-    def __init__(self, basal_mu_h: int, pulse_mu: int, boluses=()):
+    def __init__(self, basal_mu_h: int, pulse_mu: int, boluses=(), temp=None):
         self.basal_mu_h = basal_mu_h
+        self.temp = temp  # (start_ms, end_ms, rate mU/h) or None
         self.pulse_mu = pulse_mu
         self.acc = 0
         self.boluses = sorted(boluses)  # (start_ms, pulses)
@@ -39,7 +40,10 @@ class Schedule:
             self.bolus_left -= 1
             self.next_bolus_ms = t_ms + BOLUS_PULSE_MS
             return True
-        self.acc += self.basal_mu_h * DELIVERY_MS
+        rate = self.basal_mu_h
+        if self.temp is not None and self.temp[0] <= t_ms < self.temp[1]:
+            rate = self.temp[2]
+        self.acc += rate * DELIVERY_MS
         quantum = self.pulse_mu * 3600000
         if self.acc >= quantum:
             self.acc -= quantum
@@ -59,7 +63,7 @@ class Outcome:
 def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=(),
              boluses=(), stop_at_alarm=False, stop_on: str | None = None, record=False,
              after_ms: int = 0,
-             relieve: bool | None = None, clear_after_ms: int = 0) -> Outcome:
+             relieve: bool | None = None, clear_after_ms: int = 0, temp=None) -> Outcome:
     """Run the plant and LineWatch; ``faults`` are (t_ms, kind, kw) for the plant.
 
     On an occlusion alarm delivery stops; with ``relieve`` the plunger backs off as
@@ -69,7 +73,7 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
     for t_fault, kind, kw in faults:
         plant.schedule(t_fault, kind, **kw)
     pulse_mu = params["pulse_nl"] // 10
-    sched = Schedule(basal_mu_h, pulse_mu, boluses)
+    sched = Schedule(basal_mu_h, pulse_mu, boluses, temp)
     watch = LineWatch(params["pulse_nl"])
     out = Outcome()
     seen = set()
