@@ -16,6 +16,7 @@ from pump.delivery import Delivery
 from pump.events import EventLog
 from pump.feedback import Feedback
 from pump.journal import Corrupt
+from pump.linetask import LineTask
 from pump.sched import Scheduler, Task
 from pump.uptime import Uptime
 from pump.version import VERSION
@@ -54,6 +55,8 @@ class App:
         self.pressure = array("H", bytes(2 * PRESSURE_RING))
         self.pressure_index = 0  # where the next sample goes
         self.hooks = []  # callables(now) run every control tick, after sampling
+        self.line = LineTask(self)  # occlusion, disconnect, leak, sensor (docs/detection.md)
+        self.hooks.append(self.line.tick)
         self.sched = Scheduler(board.clock, self.uptime, self.log, board.watchdog)
         self.control_task = self.sched.add(Task("control", CONTROL_MS, self.control, budget_ms=20))
         self.supervisor_task = self.sched.add(

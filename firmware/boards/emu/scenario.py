@@ -28,6 +28,7 @@ TOP_KEYS = (
     "settings",
     "basal_u_per_h",
     "actions",
+    "plant",
 )
 # fault kinds handled by the board itself; the plant declares its own (plant.FAULTS)
 BOARD_FAULTS = ("stall", "battery", "connector", "reboot")
@@ -92,6 +93,7 @@ class Scenario:
             raw.get("basal_u_per_h", [[0, 1.0]]), self.settings.max_basal
         )
         self.actions = self._actions(raw.get("actions", []), plant_faults)
+        self.plant_params = _plant_params(raw.get("plant"))
 
     def _actions(self, raw, plant_faults):
         if not isinstance(raw, list):
@@ -167,6 +169,16 @@ class Scenario:
             if key not in ("at", "fault"):
                 args[key] = item[key]
         return args
+
+
+def _plant_params(raw):
+    """The line model's parameters (docs/detection.md): nominal, sampled or overridden."""
+    from boards.emu import plantparams
+
+    try:
+        return plantparams.from_spec(raw, "plant")
+    except ValueError as e:
+        raise InputError("plant", str(e).split(": ", 1)[-1]) from None
 
 
 def load(path, plant_faults=()):
