@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
+BOARD ?= emu
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench clean venv typecheck build
 
 venv: $(STAMP)
 
@@ -27,6 +28,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+# Board code and firmware/pump against each port's pinned MicroPython stubs (docs/boards.md).
+typecheck: $(STAMP)
+	$(BIN)/python tools/typecheck.py
+
+# .mpy bundle for BOARD=rp2|esp32|stm32|emu in build/$(BOARD)/ with manifest.json.
+build: $(STAMP)
+	$(BIN)/python tools/build.py $(BOARD)
 
 clean:
 	rm -rf $(VENV) build .hypothesis

@@ -1,0 +1,26 @@
+"""What the three real boards share: drivers in slots, events out over the link."""
+
+from boards import hal
+
+
+class HardwareBoard(hal.Board):
+    """A board whose drivers are all passed in; ``pins`` is the pin map it was built from."""
+
+    def __init__(self, name, pins, clock, motor, pressure, button, connector, buzzer,
+                 led, battery, watchdog, link, storage_root="/"):
+        self.name = name
+        self.pins = pins
+        self.clock = clock
+        self.motor = motor
+        self.pressure = pressure
+        self.button = button
+        self.connector = connector
+        self.buzzer = buzzer
+        self.led = led
+        self.battery = battery
+        self.watchdog = watchdog
+        self.link = link
+        self.storage_root = storage_root
+
+    def emit(self, line):
+        self.link.write(line.encode())
