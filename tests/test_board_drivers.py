@@ -1,7 +1,6 @@
 """Behaviour of the real-board drivers, with fake pins and buses (they only call pin methods)."""
 
 import pytest
-
 from boards import board_name
 from boards.drivers.battery import AdcBattery
 from boards.drivers.button import DebouncedButton

@@ -5,10 +5,9 @@ missing driver or an un-overridden ``emit`` must fail it.
 """
 
 import pytest
-from standin_hw import board_module
-
 from boards import hal
 from boards.drivers.board import HardwareBoard
+from standin_hw import board_module
 
 REAL_BOARDS = ("rp2_pico", "esp32_devkit", "stm32_pyboard")
 
