@@ -1,0 +1,60 @@
+"""Virtual time for the emulated board.
+
+``now`` counts virtual ms since boot (unbounded: the emulator runs on 64-bit
+hosts); ``ticks_ms`` wraps at 2**30 like a real board and can start anywhere,
+so a run can cross the wrap on purpose. In virtual mode ``wait_until`` jumps
+straight to the next due task; with ``speed`` > 0 it follows wall time
+multiplied by ``speed``.
+"""
+
+import time
+
+from pump.ticks import TICKS_MASK, ticks_diff
+
+
+class EndOfRun(Exception):
+    """The scenario's duration has been reached."""
+
+
+def _wall_ms():
+    try:
+        return time.ticks_ms()  # MicroPython (Unix port ticks wrap at 2**62)
+    except AttributeError:
+        return int(time.monotonic() * 1000)
+
+
+def _sleep_ms(ms):
+    try:
+        time.sleep_ms(ms)
+    except AttributeError:
+        time.sleep(ms / 1000)
+
+
+class VirtualClock:
+    def __init__(self, start_ticks=0, end_ms=None, speed=0):
+        self.now = 0
+        self.start = start_ticks & TICKS_MASK
+        self.end = end_ms
+        self.speed = speed
+        self._wall0 = _wall_ms()
+
+    def ticks_ms(self):
+        return (self.start + self.now) & TICKS_MASK
+
+    def wait_until(self, ticks):
+        d = ticks_diff(ticks, (self.start + self.now) & TICKS_MASK)
+        if d <= 0:
+            return
+        target = self.now + d
+        if self.end is not None and target > self.end:
+            self.now = self.end
+            raise EndOfRun()
+        if self.speed > 0:
+            lag = int(target / self.speed) - (_wall_ms() - self._wall0)
+            if lag > 0:
+                _sleep_ms(lag)
+        self.now = target
+
+    def advance(self, ms):
+        """Let virtual time pass inside a task (a stalled or hung task)."""
+        self.now += ms

@@ -1,0 +1,139 @@
+"""Run the firmware on the emulated board through a scenario, in virtual time.
+
+Usage (MicroPython Unix port or CPython, from the firmware directory):
+    main.py [--events FILE] [--speed X] SCENARIO
+Events go to stdout unless --events is given. Exit status 0 on a complete
+run, 2 when the scenario or the arguments are bad (message on stderr).
+"""
+
+import sys
+
+from pump import commands
+from pump.app import App
+from pump.sched import Task
+from pump.units import InputError
+
+from boards.emu import plant as plant_model
+from boards.emu import scenario as scenario_mod
+from boards.emu.board import EmuBoard
+from boards.emu.clock import EndOfRun
+
+USAGE = "usage: main.py [--events FILE] [--speed X] SCENARIO"
+
+
+class ScenarioDriver:
+    """The emulated world's side of a scenario: host commands and fault injections on time."""
+
+    def __init__(self, board, app, actions):
+        self.board = board
+        self.app = app
+        self.actions = [a for a in actions if a.kind != "press"]  # presses live in EmuButton
+        self.next = 0
+
+    def tick(self, now):
+        clock_ms = self.board.clock.now
+        actions = self.actions
+        while self.next < len(actions) and actions[self.next].at <= clock_ms:
+            self.apply(now, actions[self.next])
+            self.next += 1
+
+    def apply(self, now, action):
+        kind = action.kind
+        if kind == "command":
+            commands.execute(self.app, now, action.data, "host")
+            return
+        self.app.log.emit("inject", "kind=%s" % kind)
+        board = self.board
+        if kind == "stall":
+            self.stall(action.data[0], action.data[1])
+        elif kind == "battery":
+            board.battery.set_percent(action.data)
+        elif kind == "connector":
+            board.connector.is_closed = action.data
+        else:
+            board.plant.set_fault(kind, action.data)
+
+    def stall(self, name, ms):
+        """Make the next run of task ``name`` take ``ms`` of virtual time."""
+        for task in self.app.sched.tasks:
+            if task.name == name:
+                task.fn = _stalled_once(task, self.board.clock, ms)
+                return
+        self.app.log.emit("inject", "kind=stall error=unknown_task")
+
+
+def _stalled_once(task, clock, ms):
+    """``task.fn`` wrapped so that its next run lets ``ms`` of virtual time pass."""
+    original = task.fn
+
+    def stalled(now):
+        clock.advance(ms)
+        task.fn = original
+        original(now)
+
+    return stalled
+
+
+def run(scenario, out, speed=0):
+    """Run ``scenario`` to its end; events are written to ``out``. Returns the app."""
+    board = EmuBoard(scenario, out, speed)
+    app = App(board, scenario.settings, scenario.profile, scenario.start_tod)
+    driver = ScenarioDriver(board, app, scenario.actions)
+    app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
+    app.boot()
+    try:
+        app.sched.run()
+    except EndOfRun:
+        pass
+    now = board.clock.ticks_ms()
+    app.sched.sync(now)
+    app.finish(now)
+    return app
+
+
+def parse_args(argv):
+    events = None
+    speed = 0
+    path = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--events", "--speed"):
+            if i + 1 >= len(argv):
+                raise InputError(arg, "needs a value")
+            value = argv[i + 1]
+            if arg == "--events":
+                events = value
+            else:
+                try:
+                    speed = float(value)
+                except ValueError:
+                    raise InputError(arg, "expected a number, got %r" % value) from None
+                if speed <= 0:
+                    raise InputError(arg, "must be positive")
+            i += 2
+        elif arg.startswith("-"):
+            raise InputError(arg, "unknown option; " + USAGE)
+        elif path is None:
+            path = arg
+            i += 1
+        else:
+            raise InputError(arg, "unexpected argument; " + USAGE)
+    if path is None:
+        raise InputError("SCENARIO", "missing; " + USAGE)
+    return path, events, speed
+
+
+def main(argv):
+    try:
+        path, events, speed = parse_args(argv)
+        scenario = scenario_mod.load(path, plant_model.FAULTS)
+    except InputError as e:
+        sys.stderr.write("error: %s\n" % e)
+        sys.exit(2)
+    out = open(events, "w") if events else sys.stdout
+    try:
+        run(scenario, out, speed)
+    finally:
+        if events:
+            out.close()

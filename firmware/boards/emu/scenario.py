@@ -1,0 +1,178 @@
+"""Scenario files (format ``pumpscenario/1``): what the emulated world does, and when.
+
+A scenario sets the pump's settings and basal profile, how long to run, and
+timed actions: button presses, host commands, connector changes and fault
+injections. The loader is portable (it runs inside the firmware on the Unix
+port and in the host tools under CPython) and every error names the field,
+e.g. ``actions[3].at: expected H:MM[:SS], got '7h'``. See docs/scenarios.md.
+"""
+
+import json
+
+from pump import commands
+from pump.basal import BasalProfile
+from pump.settings import Settings
+from pump.units import InputError, to_int
+
+FORMAT = "pumpscenario/1"
+TOP_KEYS = (
+    "format",
+    "name",
+    "description",
+    "duration",
+    "start_time",
+    "clock_start_ticks",
+    "seed",
+    "battery_percent",
+    "connector_fitted",
+    "settings",
+    "basal_u_per_h",
+    "actions",
+)
+# fault kinds handled by the board itself; the plant declares its own (plant.FAULTS)
+BOARD_FAULTS = ("stall", "battery", "connector")
+MAX_HOLD_MS = 60000
+
+
+def parse_time(text, where):
+    """'H:MM' or 'H:MM:SS' (hours may pass 24) -> ms."""
+    if not isinstance(text, str):
+        raise InputError(where, "expected a time 'H:MM[:SS]', got %r" % (text,))
+    parts = text.split(":")
+    ok = len(parts) in (2, 3)
+    for p in parts:
+        ok = ok and p.isdigit()
+    if ok:
+        h = int(parts[0])
+        m = int(parts[1])
+        sec = int(parts[2]) if len(parts) == 3 else 0
+        ok = m < 60 and sec < 60 and len(parts[1]) == 2
+    if not ok:
+        raise InputError(where, "expected a time 'H:MM[:SS]', got %r" % (text,))
+    return ((h * 60 + m) * 60 + sec) * 1000
+
+
+class Action:
+    def __init__(self, at_ms, kind, data):
+        self.at = at_ms  # ms since boot
+        self.kind = kind  # "press", "command", or a fault kind
+        self.data = data
+
+
+class Scenario:
+    def __init__(self, raw, plant_faults=()):
+        if not isinstance(raw, dict):
+            raise InputError("scenario", "expected a JSON object at the top level")
+        for key in raw:
+            if key not in TOP_KEYS:
+                raise InputError(str(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
+        if raw.get("format") != FORMAT:
+            raise InputError("format", "expected %r, got %r" % (FORMAT, raw.get("format")))
+        name = raw.get("name", "unnamed")
+        if not isinstance(name, str):
+            raise InputError("name", "expected a string")
+        self.name = name
+        self.duration = parse_time(raw.get("duration", "24:00"), "duration")
+        if self.duration <= 0:
+            raise InputError("duration", "must be positive")
+        self.start_tod = parse_time(raw.get("start_time", "0:00"), "start_time")
+        if self.start_tod >= 86400000:
+            raise InputError("start_time", "must be a time of day before 24:00")
+        self.clock_start_ticks = to_int(
+            raw.get("clock_start_ticks", 0), "clock_start_ticks", 0, 0x3FFFFFFF
+        )
+        self.seed = to_int(raw.get("seed", 1), "seed", 0, 0xFFFFFFFF)
+        self.battery_percent = to_int(raw.get("battery_percent", 100), "battery_percent", 0, 100)
+        fitted = raw.get("connector_fitted", True)
+        if fitted is not True and fitted is not False:
+            raise InputError("connector_fitted", "expected true or false")
+        self.connector_fitted = fitted
+        self.settings = Settings(raw.get("settings", {}), "settings")
+        self.profile = BasalProfile.parse(
+            raw.get("basal_u_per_h", [[0, 1.0]]), self.settings.max_basal
+        )
+        self.actions = self._actions(raw.get("actions", []), plant_faults)
+
+    def _actions(self, raw, plant_faults):
+        if not isinstance(raw, list):
+            raise InputError("actions", "expected a list")
+        out = []
+        for i, item in enumerate(raw):
+            where = "actions[%d]" % i
+            if not isinstance(item, dict):
+                raise InputError(where, "expected an object")
+            at = parse_time(item.get("at"), where + ".at")
+            if at > self.duration:
+                raise InputError(where + ".at", "after the end of the scenario")
+            out.extend(self._action(item, at, where, plant_faults))
+        # MicroPython's sort is not stable: break ties by file order explicitly
+        order = [(a.at, n, a) for n, a in enumerate(out)]
+        order.sort(key=lambda row: (row[0], row[1]))
+        return [row[2] for row in order]
+
+    def _action(self, item, at, where, plant_faults):
+        kinds = [k for k in ("press", "command", "fault") if k in item]
+        if len(kinds) != 1:
+            raise InputError(where, "needs exactly one of 'press', 'command', 'fault'")
+        kind = kinds[0]
+        allowed = {"press": ("at", "press", "gap_ms"), "command": ("at", "command", "args")}
+        for key in item:
+            if kind != "fault" and key not in allowed[kind]:
+                raise InputError(where + "." + str(key), "unknown key for a %s action" % kind)
+        if kind == "press":
+            return self._presses(item, at, where)
+        if kind == "command":
+            return [Action(at, "command", commands.parse(item["command"], item.get("args"), where))]
+        fault = item["fault"]
+        if fault not in BOARD_FAULTS and fault not in plant_faults:
+            known = ", ".join(BOARD_FAULTS + tuple(plant_faults))
+            raise InputError(where + ".fault", "unknown fault %r (known: %s)" % (fault, known))
+        return [Action(at, fault, self._fault_args(fault, item, where))]
+
+    def _presses(self, item, at, where):
+        holds = item["press"]
+        if type(holds) is int:
+            holds = [holds]
+        if not isinstance(holds, list) or not holds:
+            raise InputError(where + ".press", "expected a hold time in ms or a list of them")
+        gap = to_int(item.get("gap_ms", 500), where + ".gap_ms", 100, 10000)
+        out = []
+        t = at
+        for j, hold in enumerate(holds):
+            hold = to_int(hold, "%s.press[%d]" % (where, j), 50, MAX_HOLD_MS)
+            out.append(Action(t, "press", hold))
+            t += hold + gap
+        return out
+
+    def _fault_args(self, fault, item, where):
+        if fault == "stall":
+            task = item.get("task")
+            if not isinstance(task, str):
+                raise InputError(where + ".task", "expected a task name")
+            return (task, to_int(item.get("ms"), where + ".ms", 1, 600000))
+        if fault == "battery":
+            return to_int(item.get("percent"), where + ".percent", 0, 100)
+        if fault == "connector":
+            closed = item.get("closed")
+            if closed is not True and closed is not False:
+                raise InputError(where + ".closed", "expected true or false")
+            return closed
+        args = {}
+        for key in item:
+            if key not in ("at", "fault"):
+                args[key] = item[key]
+        return args
+
+
+def load(path, plant_faults=()):
+    """Read and validate a scenario file; InputError (naming the field) if bad."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise InputError(path, "cannot read: %s" % e) from None
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise InputError(path, "not valid JSON (%s)" % e) from None
+    return Scenario(raw, plant_faults)

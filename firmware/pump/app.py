@@ -1,0 +1,146 @@
+"""The application: builds every part from a board and runs them as scheduler tasks.
+
+Two periodic tasks carry the pump:
+- ``control`` (100 ms): sample the line pressure into a ring, read the button,
+  run the extension hooks (detectors, serial protocol), settle delivery.
+- ``supervisor`` (1 s): alarm escalation and re-arm, battery, alarm tones.
+The app never imports hardware: everything comes in through ``board``.
+"""
+
+from array import array
+
+from pump.alarms import Alarms
+from pump.button import ButtonBolus
+from pump.compat import const
+from pump.delivery import Delivery
+from pump.events import EventLog
+from pump.feedback import Feedback
+from pump.sched import Scheduler, Task
+from pump.uptime import Uptime
+from pump.version import VERSION
+
+CONTROL_MS = const(100)
+SUPERVISOR_MS = const(1000)
+PRESSURE_RING = const(600)  # 60 s of 10 Hz samples
+BATTERY_EVERY = const(10)  # supervisor ticks between battery reads
+_BATTERY_HYSTERESIS_MV = const(50)
+# alarm tone per priority (low, medium, high): frequency Hz, ms
+_ALARM_TONES = ((0, 0), (800, 100), (1200, 200), (2000, 400))
+
+
+class App:
+    def __init__(self, board, settings, profile, time_of_day_ms=0):
+        self.board = board
+        self.settings = settings
+        self.uptime = Uptime(time_of_day_ms)
+        self.log = EventLog(board.emit, self.uptime)
+        self.alarms = Alarms(self.log)
+        self.delivery = Delivery(settings, profile, board.motor, self.alarms, self.log, self.uptime)
+        self.feedback = Feedback(board.buzzer, board.led, self.log)
+        self.button = ButtonBolus(settings, self.delivery, self.feedback, self.log)
+        self.pressure = array("H", bytes(2 * PRESSURE_RING))
+        self.pressure_index = 0  # where the next sample goes
+        self.hooks = []  # callables(now) run every control tick, after sampling
+        self.sched = Scheduler(board.clock, self.uptime, self.log, board.watchdog)
+        self.control_task = self.sched.add(Task("control", CONTROL_MS, self.control, budget_ms=20))
+        self.supervisor_task = self.sched.add(
+            Task("supervisor", SUPERVISOR_MS, self.supervise, budget_ms=20)
+        )
+        self._supervisor_ticks = 0
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def boot(self):
+        now = self.board.clock.ticks_ms()
+        s = self.settings
+        self.log.emit(
+            "boot",
+            "board=%s fw=%s pulse=%d reservoir=%d tod=%d"
+            % (self.board.name, VERSION, s.pulse, self.delivery.reservoir, self.uptime.tod_offset),
+        )
+        self.delivery.start(now)
+        self.sched.start()
+
+    def run(self):
+        """Boot and run forever (until ``sched.running`` is cleared)."""
+        self.boot()
+        self.sched.run()
+
+    # -- tasks ------------------------------------------------------------------
+
+    def control(self, now):
+        board = self.board
+        i = self.pressure_index
+        self.pressure[i] = board.pressure.read_raw()
+        i += 1
+        self.pressure_index = 0 if i == PRESSURE_RING else i
+        self.button.sample(now, board.button.pressed())
+        hooks = self.hooks
+        n = 0
+        while n < len(hooks):  # index loop: iterating would allocate each tick
+            hooks[n](now)
+            n += 1
+        self.delivery.settle(now)
+
+    def supervise(self, now):
+        self.alarms.tick(now)
+        self._supervisor_ticks += 1
+        if self._supervisor_ticks >= BATTERY_EVERY:
+            self._supervisor_ticks = 0
+            self.check_battery(now)
+        urgent = self.alarms.most_urgent()
+        if urgent is not None:
+            freq, ms = _ALARM_TONES[urgent.priority]
+            self.board.buzzer.tone(freq, ms)
+            self.board.led.set(True)
+
+    def check_battery(self, now):
+        mv = self.board.battery.millivolts()
+        s = self.settings
+        if mv <= s.battery_empty_mv:
+            self.raise_alarm("battery_empty", now, "mv=%d" % mv)
+        elif mv > s.battery_empty_mv + _BATTERY_HYSTERESIS_MV:
+            self.clear_alarm("battery_empty", now)
+        if mv <= s.battery_low_mv:
+            self.raise_alarm("battery_low", now, "mv=%d" % mv)
+        elif mv > s.battery_low_mv + _BATTERY_HYSTERESIS_MV:
+            self.clear_alarm("battery_low", now)
+
+    # -- alarms and commands -------------------------------------------------------
+
+    def raise_alarm(self, kind, now, detail=""):
+        if not self.alarms.standing(kind):
+            self.delivery.settle(now)
+            self.alarms.raise_(kind, now, detail)
+            self.delivery.refresh(now)
+
+    def clear_alarm(self, kind, now):
+        if self.alarms.standing(kind):
+            self.delivery.settle(now)
+            self.alarms.clear(kind, now)
+            self.delivery.refresh(now)
+
+    def ack(self, now, kind=None):
+        self.delivery.settle(now)
+        done = self.alarms.ack(kind, now)
+        self.delivery.refresh(now)
+        if self.alarms.most_urgent() is None:
+            self.board.led.set(False)
+        return done
+
+    def finish(self, now):
+        """Settle up to ``now`` and log the totals (end of an emulated run)."""
+        d = self.delivery
+        d.settle(now)
+        self.log.emit(
+            "end",
+            "delivered=%d basal=%d bolus=%d reservoir=%d overruns=%d misses=%d"
+            % (
+                d.basal_given + d.bolus_given,
+                d.basal_given,
+                d.bolus_given,
+                d.reservoir,
+                sum([t.overruns for t in self.sched.tasks]),
+                sum([t.misses for t in self.sched.tasks]),
+            ),
+        )

@@ -1,0 +1,73 @@
+"""Basal profile (DEL-2): up to 48 segments over 24 h, each a start minute and a rate.
+
+Rates are integer mU/h. Lookups are cached per segment so the delivery task
+does a comparison per second, not a search.
+"""
+
+from pump.compat import const
+from pump.units import InputError, to_int, to_milli
+
+MAX_SEGMENTS = const(48)
+_MIN_MS = const(60000)
+
+
+class BasalProfile:
+    def __init__(self, starts_min, rates):
+        self.starts = starts_min  # ascending minutes of day, first is 0
+        self.rates = rates  # mU/h
+        self._lo = 0  # cached segment bounds in ms of day
+        self._hi = 0
+        self._rate = 0
+
+    @staticmethod
+    def parse(raw, max_rate, where="basal_u_per_h"):
+        """Build from ``[[start_minute, U/h], ...]``; errors name the segment."""
+        if not isinstance(raw, list) or not raw:
+            raise InputError(where, "expected a non-empty list of [start_minute, U/h] pairs")
+        if len(raw) > MAX_SEGMENTS:
+            raise InputError(where, "%d segments, at most %d" % (len(raw), MAX_SEGMENTS))
+        starts = []
+        rates = []
+        for i, seg in enumerate(raw):
+            here = "%s[%d]" % (where, i)
+            if not isinstance(seg, list) or len(seg) != 2:
+                raise InputError(here, "expected [start_minute, U/h]")
+            start = to_int(seg[0], here + "[0]", 0, 1439)
+            if i == 0 and start != 0:
+                raise InputError(here + "[0]", "the first segment must start at minute 0")
+            if i and start <= starts[-1]:
+                raise InputError(here + "[0]", "start minutes must increase")
+            rate = to_milli(seg[1], here + "[1]", 0, 30)
+            if rate > max_rate:
+                raise InputError(here + "[1]", "over the max basal rate limit (max_basal)")
+            starts.append(start)
+            rates.append(rate)
+        return BasalProfile(starts, rates)
+
+    @staticmethod
+    def flat(rate):
+        return BasalProfile([0], [rate])
+
+    def max_rate(self):
+        return max(self.rates)
+
+    def rate_at(self, tod_ms):
+        """Programmed rate (mU/h) at ``tod_ms`` ms into the day."""
+        if self._lo <= tod_ms < self._hi:
+            return self._rate
+        starts = self.starts
+        i = len(starts) - 1
+        while starts[i] * _MIN_MS > tod_ms:
+            i -= 1
+        self._lo = starts[i] * _MIN_MS
+        self._hi = starts[i + 1] * _MIN_MS if i + 1 < len(starts) else 86400000
+        self._rate = self.rates[i]
+        return self._rate
+
+    def edge_after(self, tod_ms):
+        """Ms of day where the segment holding ``tod_ms`` ends (86400000 for the last)."""
+        self.rate_at(tod_ms)
+        return self._hi
+
+    def to_list(self):
+        return [[s, r] for s, r in zip(self.starts, self.rates)]

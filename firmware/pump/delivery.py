@@ -1,0 +1,340 @@
+"""Insulin delivery: basal, temporary basal, boluses, suspend, reservoir (DEL-1..DEL-6).
+
+Accounting is integer. The basal error term ``_acc`` is programmed minus
+delivered insulin in mU*ms/h (rate in mU/h times ms), so integrating a rate
+never rounds. A basal pulse fires when the term reaches half a pulse, which
+keeps |delivered - programmed| within half a pulse plus one 100 ms tick of
+rate (< 1 pulse at any rate up to 30 U/h), at every instant.
+
+Rates change only at breakpoints (profile segment edges, temp basal end,
+commands, alarms); ``settle`` integrates up to each breakpoint exactly, so the
+100 ms control tick does not smear a change across a tick.
+
+Boluses are separate pulse trains (see bolus.py): a bolus never changes basal.
+"""
+
+from pump.bolus import EXTENDED, NORMAL, Bolus
+from pump.compat import const
+from pump.limits import RollingTotals, check_bolus, check_rate
+from pump.ticks import ticks_diff
+from pump.units import MS_PER_H
+
+RUN = "run"
+SUSPENDED = "suspended"
+MAINTENANCE = "maintenance"
+
+_MINUTE_MS = const(60000)
+_DAY_MS = const(86400000)
+MIN_EXTENDED_MS = const(15 * 60000)
+MAX_EXTENDED_MS = const(8 * 3600000)
+MIN_TEMP_MS = const(15 * 60000)
+MAX_TEMP_MS = const(24 * 3600000)
+MAX_TEMP_PERCENT = const(200)
+
+
+class Delivery:
+    def __init__(self, settings, profile, motor, alarms, log, uptime):
+        self.settings = settings
+        self.profile = profile
+        self.motor = motor
+        self.alarms = alarms
+        self.log = log
+        self.uptime = uptime
+        self.mode = RUN
+        self.rate = 0  # effective basal rate now, mU/h
+        self.rate_src = "off"
+        self._src = "off"
+        self.temp_rate = 0  # absolute temp rate (mU/h) when temp_percent < 0
+        self.temp_percent = -1  # percent of profile, or -1 for an absolute temp
+        self.temp_left = 0  # ms left of the temp basal; 0 = none
+        self.bolus = None
+        self.bolus_count = 0
+        self.reservoir = settings.reservoir  # mU left
+        self.basal_given = 0  # mU delivered as basal since boot
+        self.bolus_given = 0  # mU delivered as bolus since boot
+        self.totals = RollingTotals()
+        self._acc = 0
+        self._quantum = settings.pulse * MS_PER_H
+        self._half = self._quantum // 2
+        self._last = 0  # ticks up to which everything is settled
+        self._tod = 0  # time of day at _last
+        self._minute = 0  # ms into the current rolling-totals minute
+        self._low_sent = False
+
+    # -- time ---------------------------------------------------------------
+
+    def start(self, now):
+        self._last = now
+        self._tod = self.uptime.time_of_day_ms()
+        self._retarget(now)
+
+    def settle(self, now):
+        """Integrate the basal rate and run the bolus train up to ``now``; deliver what is due."""
+        dt = ticks_diff(now, self._last)
+        if dt <= 0:
+            return
+        self._last = now
+        while dt > 0:
+            step = dt
+            edge = self.profile.edge_after(self._tod) - self._tod
+            at_edge = edge <= step
+            if at_edge:
+                step = edge
+            temp_ends = 0 < self.temp_left <= step
+            if temp_ends:
+                step = self.temp_left
+            self._acc += self.rate * step
+            dt -= step
+            self._advance(step)
+            if temp_ends:
+                self.temp_left = 0
+                self.log.emit_at(self._event_ms(dt), "temp", "state=ended")
+            if at_edge or temp_ends:
+                self._retarget(now, dt)
+        self._deliver_basal()
+        bolus = self.bolus
+        if bolus is not None:
+            self._deliver_bolus(bolus, ticks_diff(now, bolus.last))
+            bolus.last = now
+
+    def _advance(self, step):
+        if self.temp_left:
+            self.temp_left -= step
+        tod = self._tod + step
+        if tod >= _DAY_MS:
+            tod -= _DAY_MS
+        self._tod = tod
+        minute = self._minute + step
+        while minute >= _MINUTE_MS:
+            minute -= _MINUTE_MS
+            self.totals.next_minute()
+        self._minute = minute
+
+    def _event_ms(self, behind):
+        return self.uptime.now_ms() - behind
+
+    # -- rate -----------------------------------------------------------------
+
+    def _target(self):
+        """The rate that should run now; its source goes to ``_src`` (no tuple: no allocation)."""
+        if self.mode != RUN:
+            self._src = self.mode
+            return 0
+        if self.alarms.blocks_delivery():
+            self._src = "alarm"
+            return 0
+        if self.reservoir < self.settings.pulse:
+            self._src = "empty"
+            return 0
+        base = self.profile.rate_at(self._tod)
+        if self.temp_left:
+            self._src = "temp"
+            if self.temp_percent < 0:
+                return self.temp_rate
+            return base * self.temp_percent // 100
+        self._src = "profile"
+        return base
+
+    def _retarget(self, now, behind=0):
+        rate = self._target()
+        src = self._src
+        if rate != self.rate or src != self.rate_src:
+            self.rate = rate
+            self.rate_src = src
+            self.log.emit_at(self._event_ms(behind), "basal", "rate=%d src=%s" % (rate, src))
+            self._report_reservoir(behind)
+
+    def refresh(self, now):
+        """Settle, then apply a change of mode, alarm or settings from ``now`` on."""
+        self.settle(now)
+        self._retarget(now)
+        if self.bolus is not None and (self.mode != RUN or self.alarms.blocks_delivery()):
+            self.end_bolus("alarm" if self.mode == RUN else self.mode)
+
+    # -- pulses -----------------------------------------------------------------
+
+    def _may_pulse(self, source):
+        s = self.settings
+        totals = self.totals
+        if self.reservoir < s.pulse:
+            return False
+        if totals.hour + s.pulse > s.max_hour or totals.day + s.pulse > s.max_day:
+            self.log.emit("limit", "src=%s hour=%d day=%d" % (source, totals.hour, totals.day))
+            return False
+        return True
+
+    def _pulse(self, source):
+        pulse = self.settings.pulse
+        self.motor.pulse()
+        self.reservoir -= pulse
+        self.totals.add(pulse)
+        self.log.emit(
+            "pulse",
+            "src=%s total=%d res=%d"
+            % (source, self.basal_given + self.bolus_given, self.reservoir),
+        )
+        self._check_reservoir()
+
+    def _deliver_basal(self):
+        while self._acc >= self._half:
+            self._acc -= self._quantum
+            if self._may_pulse("basal"):
+                self.basal_given += self.settings.pulse
+                self._pulse("basal")
+
+    def _deliver_bolus(self, bolus, dt):
+        n = bolus.due(dt)
+        while n:
+            n -= 1
+            if not self._may_pulse("bolus"):
+                self.end_bolus("limit")
+                return
+            bolus.given += 1
+            self.bolus_given += self.settings.pulse
+            self._pulse("bolus")
+        if bolus.done():
+            self.end_bolus("done")
+
+    # -- reservoir --------------------------------------------------------------
+
+    def minutes_left(self):
+        """Minutes of insulin left at the current basal rate (-1: no basal running)."""
+        if self.rate <= 0:
+            return -1
+        return self.reservoir * 60 // self.rate
+
+    def _report_reservoir(self, behind=0):
+        self.log.emit_at(
+            self._event_ms(behind),
+            "reservoir",
+            "left=%d min_left=%d" % (self.reservoir, self.minutes_left()),
+        )
+
+    def _check_reservoir(self):
+        s = self.settings
+        if self.reservoir < s.pulse:
+            self.alarms.raise_("reservoir_empty", self._last)
+            self._retarget(self._last)
+            return
+        mins = self.minutes_left()
+        low = self.reservoir <= s.low_reservoir or 0 <= mins < s.low_reservoir_h * 60
+        if low and not self._low_sent:
+            self._low_sent = True
+            self.alarms.raise_(
+                "reservoir_low", self._last, "left=%d min_left=%d" % (self.reservoir, mins)
+            )
+
+    # -- requests (each returns None when accepted, else the reason) -------------
+
+    def can_bolus(self):
+        if self.mode != RUN:
+            return self.mode
+        if self.alarms.blocks_delivery():
+            return "alarm"
+        if self.bolus is not None:
+            return "bolus_running"
+        return None
+
+    def request_bolus(self, now, amount, duration_ms, source):
+        """Start a normal (duration_ms 0) or extended bolus of ``amount`` mU."""
+        reason = self.can_bolus() or check_bolus(self.settings, self.totals, amount)
+        if reason is None and amount > self.reservoir:
+            reason = "reservoir"
+        if reason is None and duration_ms and not MIN_EXTENDED_MS <= duration_ms <= MAX_EXTENDED_MS:
+            reason = "extended_duration"
+        if reason is not None:
+            self.log.emit(
+                "refused", "what=bolus amount=%d src=%s reason=%s" % (amount, source, reason)
+            )
+            return reason
+        self.settle(now)
+        s = self.settings
+        kind = EXTENDED if duration_ms else NORMAL
+        if not duration_ms:
+            duration_ms = (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
+        self.bolus_count += 1
+        bolus = Bolus(self.bolus_count, amount, s.pulse, duration_ms, kind, source)
+        bolus.last = now
+        self.bolus = bolus
+        self.log.emit(
+            "bolus",
+            "state=started id=%d kind=%s amount=%d duration=%d src=%s"
+            % (bolus.ident, kind, amount, duration_ms, source),
+        )
+        self._deliver_bolus(bolus, 0)
+        return None
+
+    def end_bolus(self, reason):
+        bolus = self.bolus
+        if bolus is None:
+            return False
+        self.bolus = None
+        self.log.emit(
+            "bolus",
+            "state=ended id=%d delivered=%d amount=%d reason=%s"
+            % (bolus.ident, bolus.delivered(), bolus.amount, reason),
+        )
+        self._report_reservoir()
+        return True
+
+    def cancel_bolus(self, now, source):
+        self.settle(now)
+        if self.end_bolus("cancel_" + source):
+            return None
+        return "no_bolus"
+
+    def set_temp(self, now, rate, percent, duration_ms):
+        """Temporary basal: absolute ``rate`` mU/h, or ``percent`` of the profile (rate -1)."""
+        if not MIN_TEMP_MS <= duration_ms <= MAX_TEMP_MS or duration_ms % _MINUTE_MS:
+            reason = "temp_duration"
+        elif percent >= 0:
+            reason = "over_max_percent" if percent > MAX_TEMP_PERCENT else None
+            reason = reason or check_rate(self.settings, self.profile.max_rate() * percent // 100)
+        else:
+            reason = check_rate(self.settings, rate)
+        if reason is None and self.mode != RUN:
+            reason = self.mode
+        if reason is not None:
+            self.log.emit(
+                "refused", "what=temp rate=%d percent=%d reason=%s" % (rate, percent, reason)
+            )
+            return reason
+        self.settle(now)
+        self.temp_rate = rate if percent < 0 else 0
+        self.temp_percent = percent
+        self.temp_left = duration_ms
+        self.log.emit(
+            "temp", "state=started rate=%d percent=%d duration=%d" % (rate, percent, duration_ms)
+        )
+        self._retarget(now)
+        return None
+
+    def cancel_temp(self, now):
+        if not self.temp_left:
+            return "no_temp"
+        self.settle(now)
+        self.temp_left = 0
+        self.log.emit("temp", "state=cancelled")
+        self._retarget(now)
+        return None
+
+    def set_profile(self, now, profile):
+        if profile.max_rate() > self.settings.max_basal:
+            return "over_max_basal"
+        self.settle(now)
+        self.profile = profile
+        self.log.emit("profile", "segments=%d" % len(profile.starts))
+        self._retarget(now)
+        return None
+
+    def set_mode(self, now, mode, reason):
+        if mode == self.mode:
+            return "already_" + mode
+        self.settle(now)
+        self.mode = mode
+        if mode != RUN and self.temp_left:
+            self.temp_left = 0
+            self.log.emit("temp", "state=cancelled")
+        self.log.emit("mode", "mode=%s reason=%s" % (mode, reason))
+        self.refresh(now)
+        return None

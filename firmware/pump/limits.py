@@ -1,0 +1,57 @@
+"""Rolling insulin totals for the per-hour and per-24-h limits (DEL-4).
+
+Delivered insulin is binned per minute in a preallocated ring of 1440 bins;
+running sums for the last 60 and 1440 minutes are kept up to date in O(1) per
+pulse and per minute, so checking a request never scans history.
+"""
+
+from array import array
+
+from pump.compat import const
+
+_BINS = const(1440)
+_HOUR = const(60)
+
+
+class RollingTotals:
+    def __init__(self):
+        self.bins = array("H", bytes(2 * _BINS))  # mU per minute; <= 65535 even at max bolus speed
+        self.index = 0
+        self.hour = 0  # mU in the last 60 minutes
+        self.day = 0  # mU in the last 1440 minutes
+
+    def add(self, mu):
+        self.bins[self.index] += mu
+        self.hour += mu
+        self.day += mu
+
+    def next_minute(self):
+        bins = self.bins
+        self.hour -= bins[(self.index + _BINS + 1 - _HOUR) % _BINS]
+        self.index = (self.index + 1) % _BINS
+        self.day -= bins[self.index]
+        bins[self.index] = 0
+
+
+def check_bolus(settings, totals, amount):
+    """Reason a bolus of ``amount`` mU must be refused, or None."""
+    if amount <= 0:
+        return "amount_not_positive"
+    if amount % settings.pulse:
+        return "not_whole_pulses"
+    if amount > settings.max_bolus:
+        return "over_max_bolus"
+    if totals.hour + amount > settings.max_hour:
+        return "over_max_per_hour"
+    if totals.day + amount > settings.max_day:
+        return "over_max_per_day"
+    return None
+
+
+def check_rate(settings, rate):
+    """Reason a basal rate of ``rate`` mU/h must be refused, or None."""
+    if rate < 0:
+        return "negative_rate"
+    if rate > settings.max_basal:
+        return "over_max_basal"
+    return None

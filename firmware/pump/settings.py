@@ -1,0 +1,72 @@
+"""Pump settings: defaults, limits (DEL-4) and validation.
+
+Stored and exchanged as a dict in human units (U, U/h, s); held in the
+firmware as integer milli-units and ms. Every bad field raises InputError
+naming it, so a settings file, a scenario or a host command gets the same
+clear answer.
+"""
+
+from pump.units import InputError, to_int, to_milli
+
+# (name in files, attribute, default, lo, hi, kind)
+# kind "u": units -> int milli-units; "s": seconds -> int ms; "int": plain int
+SPEC = (
+    ("pulse_u", "pulse", 0.05, 0.025, 0.1, "u"),
+    ("reservoir_u", "reservoir", 300, 0, 300, "u"),
+    ("max_bolus_u", "max_bolus", 10, 0.05, 25, "u"),
+    ("max_basal_u_per_h", "max_basal", 3, 0.05, 30, "u"),
+    ("max_u_per_h", "max_hour", 15, 0.05, 60, "u"),
+    ("max_u_per_day", "max_day", 80, 0.05, 300, "u"),
+    ("bolus_u_per_min", "bolus_per_min", 1.5, 0.5, 5, "u"),
+    ("button_step_u", "button_step", 0.5, 0.05, 5, "u"),
+    ("button_timeout_s", "button_timeout_ms", 10, 3, 60, "s"),
+    ("long_press_ms", "long_press_ms", 1000, 500, 5000, "int"),
+    ("low_reservoir_u", "low_reservoir", 20, 0, 100, "u"),
+    ("low_reservoir_h", "low_reservoir_h", 4, 0, 48, "int"),
+    ("battery_low_mv", "battery_low_mv", 3500, 2500, 4200, "int"),
+    ("battery_empty_mv", "battery_empty_mv", 3300, 2500, 4200, "int"),
+)
+
+NAMES = tuple([row[0] for row in SPEC])
+
+
+class Settings:
+    """Validated settings. Attributes hold integers: insulin in mU (``pulse``,
+    ``max_bolus``, ...), rates in mU/h, durations in ms."""
+
+    def __init__(self, values=None, where="settings"):
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise InputError(where, "expected an object")
+        for key in values:
+            if key not in NAMES:
+                raise InputError(where + "." + str(key), "unknown setting")
+        self.source = {}
+        for name, attr, default, lo, hi, kind in SPEC:
+            raw = values.get(name, default)
+            field = where + "." + name
+            if kind == "u":
+                value = to_milli(raw, field, lo, hi)
+            elif kind == "s":
+                value = to_int(raw, field, lo, hi) * 1000
+            else:
+                value = to_int(raw, field, lo, hi)
+            self.source[name] = raw
+            setattr(self, attr, value)
+        self._check(where)
+
+    def _check(self, where):
+        for name, attr in (
+            ("max_bolus_u", "max_bolus"),
+            ("button_step_u", "button_step"),
+            ("reservoir_u", "reservoir"),
+        ):
+            if getattr(self, attr) % self.pulse:
+                raise InputError(where + "." + name, "must be a multiple of pulse_u")
+        if self.battery_empty_mv >= self.battery_low_mv:
+            raise InputError(where + ".battery_empty_mv", "must be below battery_low_mv")
+        if self.max_bolus > self.max_hour:
+            raise InputError(where + ".max_bolus_u", "must not exceed max_u_per_h")
+        if self.max_hour > self.max_day:
+            raise InputError(where + ".max_u_per_h", "must not exceed max_u_per_day")

@@ -1,0 +1,49 @@
+"""pumpctl: one CLI for the pump's host tools. Commands live in pumpctl.commands.*."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pumpctl import __version__
+from pumpctl.commands import run as run_cmd
+from pumpctl.errors import PumpctlError
+
+COMMANDS = (run_cmd,)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors, in our format and exit code
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"pumpctl: {message}\n")
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="pumpctl",
+        description="Host tools for the insulin pump firmware: run scenarios on the emulated "
+        "board, replay traces, flash and monitor boards.",
+    )
+    parser.add_argument("--version", action="version", version=f"pumpctl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PumpctlError as e:
+        sys.stderr.write(f"pumpctl: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("pumpctl: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

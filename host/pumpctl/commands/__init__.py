@@ -1,0 +1,1 @@
+"""One module per pumpctl subcommand; each exposes add_parser(subparsers) and run(args)."""
