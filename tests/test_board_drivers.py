@@ -154,6 +154,13 @@ class FakeWdt:
         self.feeds += 1
 
 
+class FakeTask:
+    """What the watchdog reads from a ``pump.sched.Task``."""
+
+    def __init__(self, name, last_run=0):
+        self.name, self.last_run = name, last_run
+
+
 def test_watchdog_feeds_only_while_every_critical_task_is_alive():
     clock, wdt, started = FakeClock(), FakeWdt(), []
 
@@ -162,23 +169,24 @@ def test_watchdog_feeds_only_while_every_critical_task_is_alive():
         return wdt
 
     dog = GatedWatchdog(start, clock)
-    dog.watch("delivery", 2500)
-    dog.watch("sensor", 500)
+    delivery, sensor = FakeTask("delivery"), FakeTask("sensor")
+    dog.watch(delivery, 2500)
+    dog.watch(sensor, 500)
     assert started == []  # not started until the first feed
     for _ in range(10):  # both tasks healthy
         clock.advance(100)
-        dog.alive("sensor")
+        sensor.last_run = clock.now
         if clock.now % 1000 == 0:
-            dog.alive("delivery")
+            delivery.last_run = clock.now
         dog.feed()
     assert (started, wdt.feeds) == ([100], 10)
-    # Delivery hangs after its check-in at t=1000 ms; sensor keeps running. Feeding
+    # Delivery hangs after its run at t=1000 ms; sensor keeps running. Feeding
     # goes on while delivery is within its 2500 ms limit (t=1100..3500), then stops.
     for _ in range(30):
         clock.advance(100)
-        dog.alive("sensor")
+        sensor.last_run = clock.now
         dog.feed()
-    assert dog.stale() == "delivery"
+    assert dog.stale() is delivery
     assert wdt.feeds == 10 + 25
 
 
@@ -190,11 +198,17 @@ def test_watchdog_without_watched_tasks_feeds_every_time():
     assert wdt.feeds == 2
 
 
-def test_watchdog_alive_for_unknown_task_is_ignored_and_bad_limit_refused():
-    dog = GatedWatchdog(FakeWdt, FakeClock())
-    dog.alive("nobody")
+def test_watchdog_rewatch_changes_the_limit_and_bad_limit_is_refused():
+    clock, wdt = FakeClock(), FakeWdt()
+    dog = GatedWatchdog(lambda: wdt, clock)
+    task = FakeTask("delivery")
+    dog.watch(task, 100)
+    clock.advance(200)
+    assert dog.stale() is task
+    dog.watch(task, 1000)
+    assert dog.stale() is None
     with pytest.raises(ValueError, match="delivery"):
-        dog.watch("delivery", 0)
+        dog.watch(task, 0)
 
 
 # --- analog, I2C, PWM, pins, link ---------------------------------------------

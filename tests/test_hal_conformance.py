@@ -4,11 +4,15 @@ The checker itself is tested both ways: boards with a missing method, a
 missing driver or an un-overridden ``emit`` must fail it.
 """
 
+import io
+from pathlib import Path
+
 import pytest
 from boards import hal
 from boards.drivers.board import HardwareBoard
 from standin_hw import board_module
 
+REPO = Path(__file__).resolve().parent.parent
 REAL_BOARDS = ("rp2_pico", "esp32_devkit", "stm32_pyboard")
 
 
@@ -60,8 +64,11 @@ def test_real_board_rejects_unknown_pressure_source():
 
 
 def test_emulated_board_implements_whole_hal():
-    emu = pytest.importorskip("boards.emu")
-    assert hal_gaps(emu.make_board()) == []
+    from boards.emu import plant, scenario
+    from boards.emu.board import EmuBoard
+
+    loaded = scenario.load(str(REPO / "scenarios" / "default.json"), plant.FAULTS)
+    assert hal_gaps(EmuBoard(loaded, io.StringIO())) == []
 
 
 class _Motor(hal.Motor):

@@ -87,6 +87,7 @@ def target_files(root: Path, target: str) -> list[Path]:
     files = sorted((root / "pump").rglob("*.py"))
     if target != "stdlib":
         files += [root / "boards" / "__init__.py", root / "boards" / "hal.py",
+                  root / "boards" / "device.py",
                   root / BOARD_MODULES[target]]
         files += sorted((root / "boards" / "drivers").glob("*.py"))
         if (root / "main.py").is_file():

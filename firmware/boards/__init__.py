@@ -38,6 +38,6 @@ def make_board(**options):
         from boards import stm32_pyboard
 
         return stm32_pyboard.make_board(**options)
-    from boards import emu
+    from boards.emu.board import EmuBoard
 
-    return emu.make_board(**options)
+    return EmuBoard(**options)  # needs scenario=...: see boards/emu/runner.py

@@ -2,8 +2,8 @@
 
 Storage: the pyboard ships with its internal flash formatted FAT, which is
 not power-loss safe. Reformat it to littlefs2 once (docs/boards.md); the
-journal then lives at "/flash" and ``flash_is_littlefs()`` lets main.py
-refuse to run delivery on FAT.
+journal then lives at "/flash". On FAT the board reports ``storage_safe``
+False and boards/device.py raises a high-priority alarm instead of delivering.
 """
 
 import time
@@ -91,4 +91,5 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
         watchdog=GatedWatchdog(start_wdt, time.ticks_ms),
         link=VcpLink(pyb.USB_VCP()),
         storage_root=STORAGE_ROOT,
+        storage_safe=flash_is_littlefs(),
     )

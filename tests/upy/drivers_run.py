@@ -67,11 +67,18 @@ class Wdt:
         fed.append(clock.now)
 
 
+class Task:
+    def __init__(self, name):
+        self.name = name
+        self.last_run = clock.now
+
+
 dog = GatedWatchdog(Wdt, clock)
-dog.watch("delivery", 1500)
+delivery = Task("delivery")
+dog.watch(delivery, 1500)
 for i in range(40):
     clock.now = ticks_add(clock.now, 100)
     if i < 10:
-        dog.alive("delivery")
+        delivery.last_run = clock.now
     dog.feed()
-print("watchdog", len(fed), dog.stale())
+print("watchdog", len(fed), dog.stale().name)

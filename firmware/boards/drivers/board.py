@@ -7,7 +7,7 @@ class HardwareBoard(hal.Board):
     """A board whose drivers are all passed in; ``pins`` is the pin map it was built from."""
 
     def __init__(self, name, pins, clock, motor, pressure, button, connector, buzzer,
-                 led, battery, watchdog, link, storage_root="/"):
+                 led, battery, watchdog, link, storage_root="/", storage_safe=True):
         self.name = name
         self.pins = pins
         self.clock = clock
@@ -21,6 +21,7 @@ class HardwareBoard(hal.Board):
         self.watchdog = watchdog
         self.link = link
         self.storage_root = storage_root
+        self.storage_safe = storage_safe  # False: the journal's file system is not power-loss safe
 
     def emit(self, line):
         self.link.write(line.encode())

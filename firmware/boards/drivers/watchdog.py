@@ -1,12 +1,15 @@
 """Hardware watchdog fed only while every critical task is alive (SCH-1).
 
-Critical tasks are registered with ``watch(name, max_silence_ms)`` and report
-with ``alive(name)`` each time they complete. ``feed()`` (called by the
-scheduler) feeds the hardware watchdog only if every watched task reported
-within its limit, so a hung or starved task resets the board even though the
-scheduler loop itself still runs. The hardware watchdog is started on the
-first feed, not at construction: ``machine.WDT`` cannot be stopped, and boot
-work before the scheduler starts (journal recovery) must not race it.
+The scheduler calls ``feed()`` after every task run and stamps each task's
+``last_run`` (its start ticks) once the run completes. Critical tasks are
+registered with ``watch(task, max_silence_ms)``; ``feed()`` feeds the
+hardware watchdog only if every watched task completed a run within its
+limit. So a hung task (the loop never comes back) and a starved one (the
+loop runs, that task never does) both end in a hardware reset.
+
+The hardware watchdog is started on the first feed, not at construction:
+``machine.WDT`` cannot be stopped, and boot work before the scheduler starts
+(journal recovery) must not race it.
 """
 
 from pump.ticks import ticks_diff
@@ -21,43 +24,32 @@ class GatedWatchdog(hal.Watchdog):
         self._start = start
         self._ticks_ms = ticks_ms
         self._wdt = None
-        # Parallel lists, not a dict: feed() walks them by index without allocating.
-        self._names = []
+        # Parallel lists: feed() walks them by index without allocating.
+        self._tasks = []
         self._limits = []
-        self._last = []
 
-    def watch(self, name, max_silence_ms):
-        """Make ``name`` critical: no feed once it has been silent for ``max_silence_ms``."""
+    def watch(self, task, max_silence_ms):
+        """Make ``task`` (a ``pump.sched.Task``: ``name``, ``last_run``) critical."""
         if max_silence_ms <= 0:
-            raise ValueError("max_silence_ms must be > 0 for task " + name)
-        now = self._ticks_ms()
-        for i in range(len(self._names)):
-            if self._names[i] == name:
+            raise ValueError("max_silence_ms must be > 0 for task " + task.name)
+        for i in range(len(self._tasks)):
+            if self._tasks[i] is task:
                 self._limits[i] = max_silence_ms
-                self._last[i] = now
                 return
-        self._names.append(name)
+        self._tasks.append(task)
         self._limits.append(max_silence_ms)
-        self._last.append(now)
-
-    def alive(self, name):
-        """Record that critical task ``name`` just completed a run."""
-        for i in range(len(self._names)):
-            if self._names[i] == name:
-                self._last[i] = self._ticks_ms()
-                return
 
     def stale(self):
-        """The first watched task past its limit, or None if all are alive."""
+        """The first watched task silent past its limit, or None if all are alive."""
         now = self._ticks_ms()
-        for i in range(len(self._names)):
-            if ticks_diff(now, self._last[i]) > self._limits[i]:
-                return self._names[i]
+        for i in range(len(self._tasks)):
+            if ticks_diff(now, self._tasks[i].last_run) > self._limits[i]:
+                return self._tasks[i]
         return None
 
     def feed(self):
         if self.stale() is not None:
-            return
+            return  # let the hardware watchdog bite
         if self._wdt is None:
             self._wdt = self._start()
         self._wdt.feed()
