@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 BOARD ?= emu
 
-.PHONY: run test lint bench clean venv typecheck build
+.PHONY: run test lint bench clean venv typecheck build bench-memory
 
 venv: $(STAMP)
 
@@ -26,8 +26,12 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check firmware host tests tools
 
-bench: $(STAMP)
+bench: $(STAMP) bench-memory
 	$(BIN)/python tools/bench.py
+
+# Smallest heap for the 72 h scenario and bytes allocated per scheduler step (Unix port).
+bench-memory: $(STAMP)
+	$(BIN)/python tools/bench_memory.py
 
 # Board code and firmware/pump against each port's pinned MicroPython stubs (docs/boards.md).
 typecheck: $(STAMP)
