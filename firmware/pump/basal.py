@@ -16,7 +16,7 @@ class BasalProfile:
         self.starts = starts_min  # ascending minutes of day, first is 0
         self.rates = rates  # mU/h
         self._lo = 0  # cached segment bounds in ms of day
-        self._hi = 0
+        self.seg_end = 0  # public: the delivery fast path compares against it
         self._rate = 0
 
     @staticmethod
@@ -53,21 +53,21 @@ class BasalProfile:
 
     def rate_at(self, tod_ms):
         """Programmed rate (mU/h) at ``tod_ms`` ms into the day."""
-        if self._lo <= tod_ms < self._hi:
+        if self._lo <= tod_ms < self.seg_end:
             return self._rate
         starts = self.starts
         i = len(starts) - 1
         while starts[i] * _MIN_MS > tod_ms:
             i -= 1
         self._lo = starts[i] * _MIN_MS
-        self._hi = starts[i + 1] * _MIN_MS if i + 1 < len(starts) else 86400000
+        self.seg_end = starts[i + 1] * _MIN_MS if i + 1 < len(starts) else 86400000
         self._rate = self.rates[i]
         return self._rate
 
     def edge_after(self, tod_ms):
         """Ms of day where the segment holding ``tod_ms`` ends (86400000 for the last)."""
         self.rate_at(tod_ms)
-        return self._hi
+        return self.seg_end
 
     def to_list(self):
         return [[s, r] for s, r in zip(self.starts, self.rates)]

@@ -8,7 +8,11 @@ more than its deadline after it was due is a miss, and whole periods it fell
 behind are skipped (counted, not run twice). Both are logged as events.
 """
 
+from pump.compat import const
 from pump.ticks import ticks_add, ticks_diff
+
+_MASK = const(0x3FFFFFFF)
+_HALF = const(0x20000000)
 
 
 class Task:
@@ -58,9 +62,12 @@ class Scheduler:
         """The task due first (ties go to the task added first)."""
         tasks = self.tasks
         best = tasks[0]
+        best_due = best.due
         for task in tasks:
-            if ticks_diff(task.due, best.due) < 0:
+            # ticks_diff(task.due, best_due) < 0, inlined: this runs for every task every tick
+            if ((task.due - best_due + _HALF) & _MASK) - _HALF < 0:
                 best = task
+                best_due = task.due
         return best
 
     def step(self):
@@ -74,7 +81,10 @@ class Scheduler:
         task.fn(now)
         task.runs += 1
         task.last_run = now
-        took = ticks_diff(clock.ticks_ms(), now)
+        end = clock.ticks_ms()
+        took = ticks_diff(end, now)
+        if took > 0:
+            self.sync(end)  # stamp what follows with the time it is noticed
         if took > task.budget:
             task.overruns += 1
             self.log.emit("overrun", "task=%s took=%d budget=%d" % (task.name, took, task.budget))

@@ -15,7 +15,7 @@ class InputError(ValueError):
     """A bad value in a settings file, scenario or command; ``where`` names the field."""
 
     def __init__(self, where, message):
-        ValueError.__init__(self, "%s: %s" % (where, message))
+        super().__init__("%s: %s" % (where, message))
         self.where = where
         self.message = message
 

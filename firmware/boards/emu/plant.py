@@ -34,7 +34,7 @@ class Plant:
             self.pressure -= self.pressure * dt // (TAU_MS + dt)
 
     def read_counts(self):
-        pa = BASE_PA + self.pressure + self.rng.symmetric(NOISE_PA)
+        pa = BASE_PA + self.pressure + self.rng.below(2 * NOISE_PA + 1) - NOISE_PA
         counts = pa * COUNTS_MAX // FULL_SCALE_PA
         return 0 if counts < 0 else (COUNTS_MAX if counts > COUNTS_MAX else counts)
 

@@ -30,7 +30,7 @@ TOP_KEYS = (
     "actions",
 )
 # fault kinds handled by the board itself; the plant declares its own (plant.FAULTS)
-BOARD_FAULTS = ("stall", "battery", "connector")
+BOARD_FAULTS = ("stall", "battery", "connector", "reboot")
 MAX_HOLD_MS = 60000
 
 
@@ -150,6 +150,11 @@ class Scenario:
             if not isinstance(task, str):
                 raise InputError(where + ".task", "expected a task name")
             return (task, to_int(item.get("ms"), where + ".ms", 1, 600000))
+        if fault == "reboot":
+            for key in item:
+                if key not in ("at", "fault"):
+                    raise InputError(where + "." + str(key), "unknown key for a reboot")
+            return None
         if fault == "battery":
             return to_int(item.get("percent"), where + ".percent", 0, 100)
         if fault == "connector":

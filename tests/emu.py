@@ -1,0 +1,84 @@
+"""Helpers to drive the real firmware on the emulated board, in-process or on the Unix port."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from boards.emu import plant
+from boards.emu.board import EmuBoard
+from boards.emu.runner import run as run_scenario
+from boards.emu.scenario import Scenario
+from pump.app import App
+from pump.ticks import ticks_diff
+from pumpctl import eventlog
+from pumpctl.firmware import FIRMWARE, firmware_command
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def scenario(**overrides) -> dict:
+    """A minimal valid scenario dict; keyword arguments replace top-level keys."""
+    raw = {"format": "pumpscenario/1", "name": "test", "duration": "1:00", "actions": []}
+    raw.update(overrides)
+    return raw
+
+
+def run_inprocess(raw: dict) -> tuple[App, str]:
+    """Run a scenario dict to its end under CPython; (app, event log text)."""
+    out = io.StringIO()
+    app = run_scenario(Scenario(raw, plant.FAULTS), out)
+    return app, out.getvalue()
+
+
+def events(text: str):
+    return eventlog.parse(text)
+
+
+def run_subprocess(raw: dict, tmp_path: Path, cpython: bool, heap: str | None = None) -> bytes:
+    """Run a scenario dict through firmware/main.py on an interpreter; the event log bytes."""
+    path = tmp_path / "scenario.json"
+    path.write_text(json.dumps(raw))
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(
+        firmware_command([str(path)], cpython=cpython, heap=heap),
+        capture_output=True,
+        cwd=FIRMWARE,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    return proc.stdout
+
+
+class Bench:
+    """An app on the emulated board, stepped by hand (for unit tests of one behaviour)."""
+
+    def __init__(self, raw: dict | None = None):
+        self.out = io.StringIO()
+        sc = Scenario(raw or scenario(duration="100:00"), plant.FAULTS)
+        self.board = EmuBoard(sc, self.out)
+        self.app = App(self.board, sc.settings, sc.profile, sc.start_tod)
+        self.app.boot()
+
+    def run_for(self, ms: int) -> None:
+        """Run the scheduler until ``ms`` more virtual ms have passed."""
+        clock = self.board.clock
+        sched = self.app.sched
+        end = clock.now + ms
+        while clock.now + max(0, ticks_diff(sched.next_task().due, clock.ticks_ms())) <= end:
+            sched.step()
+        clock.now = end  # no task is due before ``end``
+        sched.sync(clock.ticks_ms())
+
+    @property
+    def now(self) -> int:
+        return self.board.clock.ticks_ms()
+
+    def events(self, kind: str | None = None):
+        evs = eventlog.parse(self.out.getvalue())
+        return [e for e in evs if kind is None or e.kind == kind]
