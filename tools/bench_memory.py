@@ -17,6 +17,7 @@ that `make build BOARD=emu` makes:
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import subprocess
 import sys
@@ -105,6 +106,65 @@ def probe(bundle: Path, scenario: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def import_order(bundle: Path) -> list[str]:
+    """The bundle's modules, each after the firmware modules it imports (from the sources)."""
+    modules = {}
+    for f in json.loads((bundle / "manifest.json").read_text())["files"]:
+        if f["path"].endswith(".mpy"):
+            name = f["source"][:-3].replace("/", ".").removesuffix(".__init__")
+            modules[name] = bundle_tool.FIRMWARE / f["source"]
+    deps = {}
+    for name, src in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(src.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        deps[name] = sorted(d for d in found if d in modules and d != name)
+    order: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...] = ()) -> None:
+        if name in order or name in path:
+            return
+        for dep in deps[name]:
+            visit(dep, path + (name,))
+        order.append(name)
+
+    for name in sorted(modules):
+        visit(name)
+    return order
+
+
+RESIDENT_SCRIPT = """
+import gc
+gc.collect()
+last = gc.mem_alloc()
+for name in NAMES:
+    try:
+        __import__(name)
+    except ImportError:
+        continue
+    gc.collect()
+    now = gc.mem_alloc()
+    print(name, now - last)
+    last = now
+"""
+
+
+def resident(bundle: Path, skip: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Heap each module keeps after import (code, qstrs, module and class objects)."""
+    names = [n for n in import_order(bundle) if not n.startswith(skip)]
+    script = f"NAMES = {names!r}\n{RESIDENT_SCRIPT}"
+    result = subprocess.run([micropython(), "-c", script], cwd=bundle,
+                            env={"MICROPYPATH": "."}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit("bench_memory: import probe failed:\n" + result.stdout + result.stderr)
+    rows = [line.rsplit(" ", 1) for line in result.stdout.splitlines() if line.strip()]
+    return [(name, int(size)) for name, size in rows]
+
+
 def per_step(total: int, steps: int) -> str:
     return f"{total / steps:8.1f}" if steps else "       -"
 
@@ -120,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = work / "bundle" / "emu"
         heap = smallest_heap_kb(bundle, scenario, work)
         report = probe(bundle, scenario)
+        modules = resident(bundle, ("boards.drivers",))  # real-board drivers: not loaded on emu
     print(f"memory: full firmware, emu .mpy bundle, Unix port, {scenario.name}")
     if heap is None:
         print(f"  smallest heap completing the run: none up to {SEARCH_KB[1]} KB")
@@ -127,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  smallest heap completing the run: {heap} KB"
               f"  (target {TARGET_KB} KB: {heap / TARGET_KB:.2f}x)")
     print(f"  live heap after boot: {report['boot_alloc']} bytes;"
-          f" after the probe: {report['end_alloc']} bytes")
+          f" after the probe: {report['end_alloc']} bytes (probe script included)")
+    total = sum(size for _, size in modules)
+    print(f"  resident after import: {total} bytes in {len(modules)} modules; largest:")
+    for name, size in sorted(modules, key=lambda row: -row[1])[:8]:
+        print(f"    {name:<24} {size:>7}")
     hours = (PROBE_UNTIL_MS - PROBE_WARMUP_MS) / 3600000
     print(f"  bytes per scheduler step, steady state ({hours:.0f} h after a"
           f" {PROBE_WARMUP_MS // 60000} min warm-up):")

@@ -16,9 +16,7 @@ from boards.emu import plant as plant_model
 from boards.emu import scenario as scenario_mod
 from boards.emu.board import EmuBoard
 from boards.emu.clock import EndOfRun
-from boards.emu.runner import ScenarioDriver
-from pump.app import App
-from pump.sched import Task
+from boards.emu.runner import ScenarioDriver, boot
 
 
 class LineSink:
@@ -38,10 +36,7 @@ def main():
     scenario = scenario_mod.load(path, plant_model.FAULTS)
     sink = LineSink()
     board = EmuBoard(scenario, sink, 0)
-    app = App(board, scenario.settings, scenario.profile, scenario.start_tod)
-    driver = ScenarioDriver(board, app, scenario.actions)
-    app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
-    app.boot()
+    app = boot(board, scenario, ScenarioDriver(board, scenario.actions), "power_on")
     gc.collect()
     boot_alloc = gc.mem_alloc()
     tasks = app.sched.tasks

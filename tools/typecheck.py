@@ -5,7 +5,8 @@ Targets:
                      board selection, firmware/pump and main.py, against
                      micropython-<port>-stubs + micropython-stdlib-stubs
   stdlib             firmware/pump alone against micropython-stdlib-stubs (plus the
-                     core ``micropython`` module), so it cannot use a CPython-only API
+                     core modules every port has: micropython, time, gc, binascii,
+                     hashlib, errno), so it cannot use a CPython-only API
 
 Pyright runs with the stub packages as its typeshed and is given an interpreter
 stand-in that reports no search paths, so CPython's own standard library can
@@ -38,11 +39,16 @@ BOARD_MODULES = {
     "stm32": "boards/stm32_pyboard.py",
 }
 TARGETS = ("rp2", "esp32", "stm32", "stdlib")
-CORE_MODULES = ("micropython.pyi", "time.pyi", "gc.pyi")  # every port has them; stdlib stubs do not
+# Built into every target port (and the Unix port) but shipped with the port stubs only.
+CORE_MODULES = ("micropython.pyi", "time.pyi", "gc.pyi", "binascii.pyi", "hashlib.pyi",
+                "errno.pyi")
 PYRIGHT_RULES = {
     "typeCheckingMode": "basic",
     "pythonVersion": "3.8",
     "reportMissingModuleSource": "none",  # stubs-only packages have no source: expected
+    # ``x = None`` attributes set later are the firmware's style (no typing at runtime):
+    # reported, but not failing; port APIs and imports are what this check is for.
+    "reportOptionalMemberAccess": "warning",
 }
 NO_PYTHON = '#!/bin/sh\necho \'{"path": [], "prefix": "/nonexistent"}\'\n'
 
@@ -73,11 +79,14 @@ def install_stubs(stubs_dir: Path, target: str) -> Path:
     if result.returncode != 0:
         raise TypecheckError(f"installing stubs for {target} failed:\n{result.stderr}")
     if target == "stdlib":
-        # micropython (const, native, viper), time (ticks_*) and gc are on every port
-        # but ship with the port stubs only: borrow them from the rp2 stubs.
-        donor = install_stubs(stubs_dir, "rp2")
+        # The core modules come from the port stubs: take them from rp2, after checking
+        # that every port has them (else pump/ could use what one port lacks).
+        donors = [install_stubs(stubs_dir, port) for port in PORT_STUBS]
         for name in CORE_MODULES:
-            shutil.copy(donor / name, dest / name)
+            lacking = [d.name for d in donors if not (d / name).is_file()]
+            if lacking:
+                raise TypecheckError(f"core module {name} missing from the {lacking} stubs")
+            shutil.copy(donors[0] / name, dest / name)
     marker.write_text(pins)
     return dest
 

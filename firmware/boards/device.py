@@ -1,13 +1,14 @@
 """Run the firmware on a real board (rp2, esp32, pyboard): build, guard, run forever.
 
-main.py calls ``run()`` when ``sys.platform`` names a real board. Until the
-journal restores settings and the basal profile, the pump boots with the
-default settings and no basal (0 U/h): it never delivers anything nobody
-programmed.
+main.py calls ``run()`` when ``sys.platform`` names a real board. The journal
+lives in the board's ``storage_root`` (littlefs2). Settings and the basal
+profile are not stored yet, so the pump boots with the default settings and
+no basal (0 U/h): it never delivers anything nobody programmed.
 """
 
 from pump.app import App
 from pump.basal import BasalProfile
+from pump.journal import FileStore, Journal
 from pump.settings import Settings
 
 SILENCE_PERIODS = 5  # a critical task may miss this many periods before the watchdog bites
@@ -21,8 +22,9 @@ def watch_critical(app, watchdog):
 
 
 def build(board):
-    """The app on ``board``, with its critical tasks watched; not started."""
-    app = App(board, Settings(), BasalProfile.flat(0))
+    """The app on ``board`` with its journal, critical tasks watched; not booted."""
+    journal = Journal(FileStore(board.storage_root))
+    app = App(board, Settings(), BasalProfile.flat(0), 0, journal)
     watch_critical(app, board.watchdog)
     return app
 
@@ -33,8 +35,8 @@ def run(board=None):
 
         board = make_board()
     app = build(board)
-    app.boot()
+    app.boot(getattr(board, "boot_reason", "power_on"))
     if not getattr(board, "storage_safe", True):
         # FAT (the pyboard's factory format) is not power-loss safe: alarm, no delivery.
-        app.raise_alarm("settings", board.clock.ticks_ms(), "storage=fat")
+        app.raise_alarm("journal", board.clock.ticks_ms(), "storage=fat")
     app.sched.run()

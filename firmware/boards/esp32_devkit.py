@@ -42,6 +42,11 @@ PINS = {
 WDT_TIMEOUT_MS = 4000
 
 
+def boot_reason():
+    """'watchdog' after a watchdog reset (the app raises the watchdog alarm), else 'power_on'."""
+    return "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power_on"
+
+
 def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
     """Build the board from a pin map; ``pressure`` is "adc" or "mcp3221" (I2C)."""
     pins = PINS if pins is None else pins
@@ -77,6 +82,7 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
     return HardwareBoard(
         NAME,
         pins,
+        boot_reason=boot_reason(),
         clock=clock,
         motor=motor,
         pressure=sensor,

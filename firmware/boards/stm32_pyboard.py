@@ -3,7 +3,7 @@
 Storage: the pyboard ships with its internal flash formatted FAT, which is
 not power-loss safe. Reformat it to littlefs2 once (docs/boards.md); the
 journal then lives at "/flash". On FAT the board reports ``storage_safe``
-False and boards/device.py raises a high-priority alarm instead of delivering.
+False and boards/device.py raises the high-priority journal alarm (no delivery).
 """
 
 import time
@@ -50,6 +50,11 @@ def flash_is_littlefs():
     return False
 
 
+def boot_reason():
+    """'watchdog' after a watchdog reset (the app raises the watchdog alarm), else 'power_on'."""
+    return "watchdog" if machine.reset_cause() == machine.WDT_RESET else "power_on"
+
+
 def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
     """Build the board from a pin map; ``pressure`` is "adc" or "mcp3221" (I2C)."""
     pins = PINS if pins is None else pins
@@ -79,6 +84,7 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
     return HardwareBoard(
         NAME,
         pins,
+        boot_reason=boot_reason(),
         clock=clock,
         motor=motor,
         pressure=sensor,
