@@ -96,7 +96,7 @@ class _Complete:
 def _board(**override):
     drivers = _Complete.drivers()
     drivers.update(override)
-    return HardwareBoard("test", {}, **drivers)
+    return HardwareBoard("test", {}, "power_on", **drivers)
 
 
 def test_checker_passes_a_complete_board():
