@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 BOARD ?= emu
 
-.PHONY: run test lint bench clean venv typecheck build bench-memory
+.PHONY: run test lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory
 
 venv: $(STAMP)
 
@@ -28,6 +28,21 @@ lint: $(STAMP)
 
 bench: $(STAMP) bench-memory
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_flash.py
+
+bench-flash: $(STAMP)
+	$(BIN)/python tools/bench_flash.py
+
+# long property runs; the example database (.hypothesis/) is kept between runs
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long POWERCUT_CUTS=1000 $(BIN)/python -m pytest -s --hypothesis-show-statistics \
+	  tests/test_stateful.py tests/test_bad_input.py tests/test_journal.py tests/test_delivery.py \
+	  tests/test_powercut.py
+
+# detection latency, missed insulin and false alarms on the plant model (docs/detection.md);
+# DETECT_BENCH_ARGS=--quick for the small profile
+detect-bench: $(STAMP)
+	$(BIN)/python tools/detect_bench.py $(DETECT_BENCH_ARGS)
 
 # Smallest heap for the 72 h scenario and bytes allocated per scheduler step (Unix port).
 bench-memory: $(STAMP)
