@@ -85,3 +85,13 @@ def test_unknown_board_is_a_clear_error(tmp_path):
                              "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 1
     assert "unknown board 'pic32'" in result.stderr
+
+
+@pytest.mark.parametrize("board", ["rp2", "esp32", "stm32"])
+def test_pumpctl_flash_ships_every_module_the_bundle_has(board):
+    # pumpctl flash builds its own slot; it must not leave out a module the board imports.
+    from pumpctl import flash
+
+    slot = {f.path for f in flash.build(board, compile_mpy=False).files}
+    bundle = set(bundle_tool.bundle_sources(board))
+    assert bundle - slot == set()

@@ -50,6 +50,8 @@ PYRIGHT_RULES = {
     # reported, but not failing; port APIs and imports are what this check is for.
     "reportOptionalMemberAccess": "warning",
 }
+# Modules that only exist at run time (written by pumpctl flash, injected by the vboard).
+RUNTIME_STUBS = REPO / "tools" / "typestubs"
 NO_PYTHON = '#!/bin/sh\necho \'{"path": [], "prefix": "/nonexistent"}\'\n'
 
 
@@ -116,7 +118,7 @@ def run_pyright(root: Path, stubs: Path, target: str, work: Path) -> list[dict]:
         "include": [os.path.relpath(f, work) for f in target_files(root, target)],
         "typeshedPath": os.path.relpath(stubs, work),
         "stubPath": os.path.relpath(stubs, work),
-        "extraPaths": [os.path.relpath(root, work)],
+        "extraPaths": [os.path.relpath(root, work), os.path.relpath(RUNTIME_STUBS, work)],
     })
     (work / "pyrightconfig.json").write_text(json.dumps(config, indent=1))
     no_python = work / "no-python"
