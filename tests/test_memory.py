@@ -3,7 +3,8 @@
 - The full firmware runs the 72 h scenario with `-X heapsize=64K` and writes the same event
   log as with the default heap.
 - The control path (control and supervisor tasks) leaves no garbage per scheduler step in
-  steady state, measured with gc.mem_alloc and automatic GC off (tools/mem_probe.py).
+  steady state, measured with gc.mem_alloc and automatic GC off (tools/mem_probe.py); what
+  the emulated hardware (the plant model) allocates inside driver calls is taken out.
 `make bench` (tools/bench_memory.py) prints the figures: smallest heap, bytes per step.
 """
 
