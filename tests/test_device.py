@@ -6,11 +6,10 @@ host can put it in maintenance, the hardware watchdog starts on the first feed a
 fed while the critical tasks run, and stops being fed when one of them stops (SCH-1).
 """
 
-from pump import protocol
-
 from boards import device, hal
 from boards.drivers.board import HardwareBoard
 from boards.drivers.watchdog import GatedWatchdog
+from pump import protocol
 from pump.ticks import TICKS_MASK, ticks_diff
 
 
