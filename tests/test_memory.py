@@ -38,7 +38,7 @@ def run(bundle, events, *options):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the core needs about 116 KB of heap for this run "
+@pytest.mark.xfail(strict=True, reason="the firmware needs about 172 KB of heap for this run "
                    "(make bench); remove this mark once it fits in 64 KB")
 def test_72h_scenario_runs_in_a_64k_heap(bundle, tmp_path):
     small = run(bundle, tmp_path / "small.txt", "-X", "heapsize=" + HEAP_TARGET)
