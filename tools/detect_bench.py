@@ -32,10 +32,17 @@ def anchors() -> str:
     rows = []
     with path.open() as f:
         for row in csv.DictReader(line for line in f if not line.startswith("#")):
-            rows.append([row["pump"], row["condition"], row["typical"] or "-", row["max"] or "-",
-                         row["unit"], row["missed_insulin_u"] or "-"])
-    return table(rows, ["pump (published)", "condition", "typical", "max", "unit",
-                        "missed U"])
+            rows.append(
+                [
+                    row["pump"],
+                    row["condition"],
+                    row["typical"] or "-",
+                    row["max"] or "-",
+                    row["unit"],
+                    row["missed_insulin_u"] or "-",
+                ]
+            )
+    return table(rows, ["pump (published)", "condition", "typical", "max", "unit", "missed U"])
 
 
 def main() -> int:
@@ -50,22 +57,39 @@ def main() -> int:
     t0 = time.perf_counter()
     rows = detectbench.evaluate(runs)
     print(f"Detection on the plant model ({runs} sampled plants per cell, random onset):\n")
-    print(table([r.cells() for r in rows],
-                ["fault", "condition", "detected", "pulses med/max", "minutes med/max",
-                 "missed U med/max", "target pulses"]))
+    print(
+        table(
+            [r.cells() for r in rows],
+            [
+                "fault",
+                "condition",
+                "detected",
+                "pulses med/max",
+                "minutes med/max",
+                "missed U med/max",
+                "target pulses",
+            ],
+        )
+    )
     relief, none = detectbench.occ2_release(max(5, runs // 3))
-    print(f"\nOCC-2: insulin released when an occlusion clears 10 min after the alarm "
-          f"(1 U/h, {len(relief)} plants): with back-off max {max(relief) / 10000:.3f} U, "
-          f"without max {max(none) / 10000:.3f} U (one pulse = 0.050 U)")
+    print(
+        f"\nOCC-2: insulin released when an occlusion clears 10 min after the alarm "
+        f"(1 U/h, {len(relief)} plants): with back-off max {max(relief) / 10000:.3f} U, "
+        f"without max {max(none) / 10000:.3f} U (one pulse = 0.050 U)"
+    )
     n, found = detectbench.false_alarms(days, workers=args.workers)
-    print(f"\nFalse alarms: {n} in {days} simulated nominal days "
-          f"({n / days:.4f} per day; target 0 in 1000)")
+    print(
+        f"\nFalse alarms: {n} in {days} simulated nominal days "
+        f"({n / days:.4f} per day; target 0 in 1000)"
+    )
     for seed, alarms in found[:10]:
         print(f"  day seed {seed}: {alarms}")
     print("\nCommercial anchors (time to occlusion alarm; docs/anchors/, sources there):\n")
     print(anchors())
-    print("\nDisconnect: commercial pumps do not detect it (Herrero et al., JDST 2012); research "
-          "detectors using CGM take about 200 min (docs/anchors/disconnect_detection.csv).")
+    print(
+        "\nDisconnect: commercial pumps do not detect it (Herrero et al., JDST 2012); research "
+        "detectors using CGM take about 200 min (docs/anchors/disconnect_detection.csv)."
+    )
     print(f"\nbench wall time {time.perf_counter() - t0:.0f} s")
     return 0
 

@@ -1,6 +1,9 @@
 """Scheduler benchmark, run INSIDE an interpreter (MicroPython Unix port or CPython).
 
-Usage: micropython tools/emu_bench.py FIRMWARE_DIR SCENARIO
+Usage: micropython tools/emu_bench.py FIRMWARE_DIR SCENARIO [GRID]
+With GRID (a trace prepared for replay by pumpctl.traceplay) the firmware is
+fed the recorded sensor readings, as `pumpctl replay` does (DESIGN.md section 6:
+"72 h of 10 Hz trace replayed"); without it, the closed-loop plant model.
 Prints one line of key=value results for tools/bench.py:
 - bare_s: the bare scheduler loop over the same ticks: the firmware's task table
   (same periods and phases) with empty task bodies
@@ -53,14 +56,26 @@ def bare(duration, table):
     return clock_s() - t0
 
 
-def allocation(scen, steps):
-    """Per-step allocation of the full app, measured step by step with the GC off."""
+def make_board(scen, grid):
+    """The emulated board, its sensor and connector fed from GRID when given."""
     from boards.emu.board import EmuBoard
-    from pump.app import App
 
     board = EmuBoard(scen, NullOut())
-    app = App(board, scen.settings, scen.profile, scen.start_tod)
-    app.boot()
+    if grid:
+        from boards.emu import tracefile
+
+        samples = tracefile.GridSamples(grid)
+        board.pressure = tracefile.TracePressure(samples, board.clock)
+        board.connector = tracefile.TraceConnector(samples, board.clock, scen.connector_fitted)
+    return board
+
+
+def allocation(scen, grid, steps):
+    """Per-step allocation of the full app, measured step by step with the GC off."""
+    from boards.emu.runner import ScenarioDriver, boot
+
+    board = make_board(scen, grid)
+    app = boot(board, scen, ScenarioDriver(board, []), "power_on")
     for _ in range(2000):  # warm up: first segment lookups, first pulses
         app.sched.step()
     quiet_bytes = quiet_steps = all_bytes = 0
@@ -83,15 +98,17 @@ def allocation(scen, steps):
 
 def main():
     scen = scenario_mod.load(sys.argv[2], plant.FAULTS)
+    grid = sys.argv[3] if len(sys.argv) > 3 else None
+    board = make_board(scen, grid)
     t0 = clock_s()
-    app = run(scen, NullOut())
+    app = run(scen, NullOut(), board=board)
     full_s = clock_s() - t0
     bare_s = bare(scen.duration, [(t.name, t.period, t.phase) for t in app.sched.tasks])
     ticks = 0
     for task in app.sched.tasks:
         ticks += task.runs
     if hasattr(gc, "mem_alloc"):
-        quiet, every = allocation(scen, 20000)
+        quiet, every = allocation(scen, grid, 20000)
     else:
         quiet = every = -1
     try:

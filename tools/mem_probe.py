@@ -29,18 +29,22 @@ def _measured(fn, arity):
     # One wrapper per arity: a *args wrapper would allocate its tuple in the caller.
     mem_alloc = gc.mem_alloc
     if arity == 0:
+
         def call0():
             before = mem_alloc()
             result = fn()
             HW[0] += mem_alloc() - before
             return result
+
         return call0
     if arity == 1:
+
         def call1(a):
             before = mem_alloc()
             result = fn(a)
             HW[0] += mem_alloc() - before
             return result
+
         return call1
 
     def call2(a, b):
@@ -48,6 +52,7 @@ def _measured(fn, arity):
         result = fn(a, b)
         HW[0] += mem_alloc() - before
         return result
+
     return call2
 
 
@@ -148,11 +153,19 @@ def main():
         "peak": micropython.mem_peak(),
         "lines": sink.lines,
         "tasks": [
-            {"name": tasks[i].name, "steps": steps[i], "quiet": quiet[i],
-             "quiet_bytes": quiet_bytes[i], "quiet_max": quiet_max[i],
-             "quiet_garbage": quiet_garbage[i], "quiet_garbage_max": garbage_max[i],
-             "event_steps": loud[i], "event_bytes": loud_bytes[i],
-             "event_garbage": loud_garbage[i], "hardware_garbage": hardware[i]}
+            {
+                "name": tasks[i].name,
+                "steps": steps[i],
+                "quiet": quiet[i],
+                "quiet_bytes": quiet_bytes[i],
+                "quiet_max": quiet_max[i],
+                "quiet_garbage": quiet_garbage[i],
+                "quiet_garbage_max": garbage_max[i],
+                "event_steps": loud[i],
+                "event_bytes": loud_bytes[i],
+                "event_garbage": loud_garbage[i],
+                "hardware_garbage": hardware[i],
+            }
             for i in range(n)
         ],
     }

@@ -40,8 +40,7 @@ BOARD_MODULES = {
 }
 TARGETS = ("rp2", "esp32", "stm32", "stdlib")
 # Built into every target port (and the Unix port) but shipped with the port stubs only.
-CORE_MODULES = ("micropython.pyi", "time.pyi", "gc.pyi", "binascii.pyi", "hashlib.pyi",
-                "errno.pyi")
+CORE_MODULES = ("micropython.pyi", "time.pyi", "gc.pyi", "binascii.pyi", "hashlib.pyi", "errno.pyi")
 PYRIGHT_RULES = {
     "typeCheckingMode": "basic",
     "pythonVersion": "3.8",
@@ -75,8 +74,18 @@ def install_stubs(stubs_dir: Path, target: str) -> Path:
         return dest
     if dest.exists():
         shutil.rmtree(dest)
-    cmd = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-           "--no-deps", "--target", str(dest), *stub_requirements(target)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--target",
+        str(dest),
+        *stub_requirements(target),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         raise TypecheckError(f"installing stubs for {target} failed:\n{result.stderr}")
@@ -97,9 +106,12 @@ def target_files(root: Path, target: str) -> list[Path]:
     """The firmware files checked for ``target`` (all of firmware/pump, plus board code)."""
     files = sorted((root / "pump").rglob("*.py"))
     if target != "stdlib":
-        files += [root / "boards" / "__init__.py", root / "boards" / "hal.py",
-                  root / "boards" / "device.py",
-                  root / BOARD_MODULES[target]]
+        files += [
+            root / "boards" / "__init__.py",
+            root / "boards" / "hal.py",
+            root / "boards" / "device.py",
+            root / BOARD_MODULES[target],
+        ]
         files += sorted((root / "boards" / "drivers").glob("*.py"))
         if (root / "main.py").is_file():
             files.append(root / "main.py")
@@ -113,50 +125,82 @@ def run_pyright(root: Path, stubs: Path, target: str, work: Path) -> list[dict]:
     """Run pyright on one target and return its error diagnostics."""
     work.mkdir(parents=True, exist_ok=True)
     config = dict(PYRIGHT_RULES)
-    config.update({
-        # pyright wants paths relative to the config file
-        "include": [os.path.relpath(f, work) for f in target_files(root, target)],
-        "typeshedPath": os.path.relpath(stubs, work),
-        "stubPath": os.path.relpath(stubs, work),
-        "extraPaths": [os.path.relpath(root, work), os.path.relpath(RUNTIME_STUBS, work)],
-    })
+    config.update(
+        {
+            # pyright wants paths relative to the config file
+            "include": [os.path.relpath(f, work) for f in target_files(root, target)],
+            "typeshedPath": os.path.relpath(stubs, work),
+            "stubPath": os.path.relpath(stubs, work),
+            "extraPaths": [os.path.relpath(root, work), os.path.relpath(RUNTIME_STUBS, work)],
+        }
+    )
     (work / "pyrightconfig.json").write_text(json.dumps(config, indent=1))
     no_python = work / "no-python"
     no_python.write_text(NO_PYTHON)
     no_python.chmod(0o755)
     pyright = Path(sys.executable).parent / "pyright"
-    cmd = [str(pyright) if pyright.exists() else "pyright", "-p", str(work),
-           "--pythonpath", str(no_python), "--outputjson"]
+    cmd = [
+        str(pyright) if pyright.exists() else "pyright",
+        "-p",
+        str(work),
+        "--pythonpath",
+        str(no_python),
+        "--outputjson",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True)
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
         raise TypecheckError(
             f"pyright gave no report for {target} (exit {result.returncode}):\n"
-            + result.stdout[-2000:] + result.stderr[-2000:]) from None
+            + result.stdout[-2000:]
+            + result.stderr[-2000:]
+        ) from None
     expected = len(config["include"])
     analyzed = report.get("summary", {}).get("filesAnalyzed", 0)
     if analyzed < expected:  # a silently empty run must never pass as clean
-        raise TypecheckError(f"pyright analyzed {analyzed} of {expected} files for {target}:\n"
-                             + result.stderr[-2000:])
+        raise TypecheckError(
+            f"pyright analyzed {analyzed} of {expected} files for {target}:\n"
+            + result.stderr[-2000:]
+        )
     return [d for d in report.get("generalDiagnostics", []) if d.get("severity") == "error"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("targets", nargs="*", metavar="TARGET",
-                        help="any of {} (default: all)".format(", ".join(TARGETS)))
-    parser.add_argument("--root", type=Path, default=REPO / "firmware",
-                        help="firmware tree to check (default: firmware/)")
-    parser.add_argument("--stubs", type=Path, default=REPO / "build" / "stubs",
-                        help="where the stub packages are installed")
-    parser.add_argument("--work", type=Path, default=REPO / "build" / "typecheck",
-                        help="where the generated pyright configs go")
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="any of {} (default: all)".format(", ".join(TARGETS)),
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=REPO / "firmware",
+        help="firmware tree to check (default: firmware/)",
+    )
+    parser.add_argument(
+        "--stubs",
+        type=Path,
+        default=REPO / "build" / "stubs",
+        help="where the stub packages are installed",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=REPO / "build" / "typecheck",
+        help="where the generated pyright configs go",
+    )
     args = parser.parse_args(argv)
     bad = [t for t in args.targets if t not in TARGETS]
     if bad:
-        print("typecheck: unknown target {} (choose from {})".format(", ".join(bad),
-              ", ".join(TARGETS)), file=sys.stderr)
+        print(
+            "typecheck: unknown target {} (choose from {})".format(
+                ", ".join(bad), ", ".join(TARGETS)
+            ),
+            file=sys.stderr,
+        )
         return 2
     errors = 0
     try:
