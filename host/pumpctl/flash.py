@@ -261,7 +261,7 @@ class Flasher:
                     raise DeviceError(f"{path}: the board wrote {got!r}, expected SHA-256 {sha}")
             elif got != want:
                 raise DeviceError(f"the board answered {got!r} during the upload, not {want!r}")
-            if want == "A":
+            if want == "A" and total:
                 done += n
                 self.progress(done, total, "upload")
             if not expect:
