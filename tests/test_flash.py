@@ -196,3 +196,76 @@ def test_sources_with_empty_files_flash_and_run(board, fw_src):
     report = flash(board.url, fw_src)
     assert report.confirmed
     assert running_build(board.url)["build"] == fw_src.build_id
+
+
+def test_device_key_is_provisioned_then_required(board, fw_old, tmp_path):
+    """SEC-1: after `flash --key`, delivery commands and maintenance need signed frames,
+    replays are refused, and a reboot (new session nonce) kills recorded frames."""
+    from pumpctl.keys import Signer
+    from pumpctl.monitor import Session
+
+    key = bytes(range(32))
+    link = Link.open(board.url)
+    try:
+        assert Flasher(link, CHUNK, key=key).run(fw_old).confirmed
+    finally:
+        link.close()
+
+    def exchange(signer_key, lines=None):
+        frames: list = []
+        session = Session(board.url, frames.append, lambda note: None, signer_key)
+        try:
+            deadline = time.monotonic() + 15
+            session.poll()  # connect
+            while session.signer.auth is None and signer_key and time.monotonic() < deadline:
+                session.poll()
+            if lines is None:
+                seq = session.command("bolus", {"amount_u": 0.1})
+                line = None
+            else:
+                seq, line = 900, lines
+                session.link.write(line)
+            while time.monotonic() < deadline:
+                session.poll()
+                answer = [f for f in frames if f.seq == seq
+                          and f.kind in (proto.RESPONSE, proto.ERROR)]
+                if answer:
+                    return answer[0], session.signer
+        finally:
+            session.close()
+        raise AssertionError("no answer")
+
+    status = running_build(board.url)
+    assert len(status["nonce"]) == 16
+    unsigned, _ = exchange(None)
+    assert unsigned.kind == proto.ERROR and unsigned.body["error"] == "auth_required"
+    signed, signer = exchange(key)
+    assert signed.kind == proto.RESPONSE and signed.body["ok"]
+    recorded = signer.auth and proto.encode(proto.COMMAND, 900, {"cmd": "cancel_bolus"},
+                                            auth=signer.auth, counter=1)  # counter reused
+    replayed, _ = exchange(None, recorded)
+    assert replayed.body["error"] == "replayed"
+    forged = Signer(b"\x00" * 32)
+    forged.on_status(running_build(board.url))
+    bad, _ = exchange(None, forged.encode(900, {"cmd": "suspend", "args": {}}))
+    assert bad.body["error"] == "bad_auth"
+
+    for wrong, message in ((None, "pass --key"), (b"\x01" * 32, "bad_auth")):
+        link = Link.open(board.url)
+        try:
+            with pytest.raises(PumpctlError, match=message):
+                Flasher(link, CHUNK, key=wrong).run(fw_old)
+        finally:
+            link.close()
+    link = Link.open(board.url)
+    try:
+        again = Flasher(link, CHUNK, key=key).run(fw_old)  # the right key: maintenance, reset
+    finally:
+        link.close()
+    assert again.unchanged and again.confirmed
+    fresh = Signer(key)
+    fresh.on_status(running_build(board.url))
+    assert fresh.auth.nonce != signer.auth.nonce  # a new boot, a new session
+    stale, _ = exchange(None, proto.encode(proto.COMMAND, 900, {"cmd": "resume"},
+                                           auth=signer.auth, counter=99))
+    assert stale.body["error"] == "bad_auth"

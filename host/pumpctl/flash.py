@@ -34,6 +34,7 @@ from pathlib import Path
 from . import proto
 from .errors import PumpctlError, UsageError
 from .firmware import FIRMWARE, REPO
+from .keys import Signer
 from .link import Link, LinkTimeout
 from .rawrepl import DeviceError, RawRepl, ReplError
 
@@ -199,8 +200,10 @@ Progress = Callable[[int, int, str], None]  # (bytes done, bytes total, current 
 class Flasher:
     """One flash session over an open Link; ``run`` does it all."""
 
-    def __init__(self, link: Link, chunk: int, progress: Progress | None = None):
+    def __init__(self, link: Link, chunk: int, progress: Progress | None = None,
+                 key: bytes | None = None):
         self.link = link
+        self.key = key  # SEC-1 device key: signs maintenance, provisioned if the board has none
         self.repl = RawRepl(link)
         self.chunk = chunk
         self.progress = progress or (lambda done, total, name: None)
@@ -271,15 +274,19 @@ class Flasher:
     def maintenance(self, timeout: float = 2.0) -> bool:
         """Ask running firmware to suspend delivery and free the link.
 
+        First an open ``status`` request: its STATUS frame gives the session
+        nonce to sign ``maintenance`` with (SEC-1, when the board has a key).
         True: the firmware stopped. False: no firmware answered; ``at_prompt``
         tells whether a REPL prompt came back instead (then there is no need to
         wait, nor to soft reset before flashing).
         """
         self.at_prompt = False
         link = self.link
-        link.write(proto.encode(proto.COMMAND, 1, {"cmd": "maintenance", "args": {}}))
+        signer = Signer(self.key)
+        link.write(proto.encode(proto.COMMAND, 1, {"cmd": "status", "args": {}}))
         reader = proto.FrameReader()
         text = b""
+        sent = False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for kind, item in reader.feed(link.read_available()):
@@ -288,7 +295,19 @@ class Flasher:
                     if b">>> " in text or b"raw REPL" in text:
                         self.at_prompt = True
                         return False
-                if kind == "frame" and item.kind == proto.RESPONSE and item.seq == 1:
+                if kind != "frame":
+                    continue
+                if item.kind == proto.STATUS and not sent:
+                    signer.on_status(item.body)
+                    if item.body.get("nonce") and self.key is None:
+                        raise PumpctlError("the board has a device key: pass --key to flash it")
+                    link.write(signer.encode(2, {"cmd": "maintenance", "args": {}}))
+                    sent = True
+                    deadline = time.monotonic() + timeout
+                elif item.seq == 2 and item.kind == proto.ERROR:
+                    raise PumpctlError(f"the board refused maintenance: {item.body.get('error')} "
+                                       f"({item.body.get('detail')}); wrong --key?")
+                elif item.seq == 2 and item.kind == proto.RESPONSE:
                     if not item.body.get("ok"):
                         raise PumpctlError(f"the firmware refused maintenance: "
                                            f"{item.body.get('reason')}")
@@ -335,6 +354,7 @@ class Flasher:
                 report.unchanged = True
                 report.slot = active
                 report.kept = sorted(want)
+                self._provision_key()
                 return
         else:
             current = {}
@@ -372,6 +392,17 @@ class Flasher:
             self._op("N", "/main.tmp", "/main.py")
         self._send([("/fw/active.tmp", staging.encode())])
         self._op("N", "/fw/active.tmp", "/fw/active")  # the atomic switch
+        self._provision_key()
+
+    def _provision_key(self) -> None:
+        """Write the device key to /data/key (kept across flashes) if it is not there."""
+        if self.key is None:
+            return
+        if self._op("H", "/data/key") == hashlib.sha256(self.key).hexdigest():
+            return
+        self._op("M", "/data")
+        self._send([("/data/key.tmp", self.key)])
+        self._op("N", "/data/key.tmp", "/data/key")
 
     def confirm(self, build_id: str, timeout: float = 15.0) -> bool:
         """Wait for a STATUS frame from the new build after the reset."""

@@ -17,6 +17,7 @@ from typing import IO
 
 from . import proto
 from .errors import PumpctlError
+from .keys import Signer
 from .link import Link
 
 COUNTS_MAX = 4095  # boards/hal.py PressureSensor
@@ -127,15 +128,14 @@ class Session:
     """A link to one board that reconnects by itself; frames go to ``on_frame``."""
 
     def __init__(self, port: str, on_frame: Callable[[proto.Frame], None],
-                 on_note: Callable[[str], None], auth: proto.Auth | None = None):
+                 on_note: Callable[[str], None], key: bytes | None = None):
         self.port = port
         self.on_frame = on_frame
         self.on_note = on_note
-        self.auth = auth
+        self.signer = Signer(key)
         self.link: Link | None = None
         self.reader = proto.FrameReader()
         self.seq = 0
-        self.counter = 0
         self.connected_once = False
         self.retry_at = 0.0
         self.last_frame = time.monotonic()
@@ -180,6 +180,8 @@ class Session:
         for kind, item in items:
             if kind == "frame":
                 self.last_frame = time.monotonic()
+                if item.kind == proto.STATUS:
+                    self.signer.on_status(item.body)
                 self.on_frame(item)
         return items
 
@@ -188,14 +190,7 @@ class Session:
         if self.link is None:
             raise PumpctlError("not connected")
         self.seq = (self.seq + 1) & 0xFFFF or 1
-        body = {"cmd": name, "args": args or {}}
-        if self.auth is not None:
-            self.counter += 1
-            line = proto.encode(proto.COMMAND, self.seq, body, auth=self.auth,
-                                counter=self.counter)
-        else:
-            line = proto.encode(proto.COMMAND, self.seq, body)
-        self.link.write(line)
+        self.link.write(self.signer.encode(self.seq, {"cmd": name, "args": args or {}}))
         self.pending[self.seq] = name
         return self.seq
 

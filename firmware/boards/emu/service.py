@@ -12,8 +12,9 @@ import select
 import sys
 
 from pump.app import App
-from pump.hostlink import HostLink
+from pump.hostlink import AUTH_REQUIRED, HostLink
 from pump.journal import FileStore, Journal
+from pump.protocol import Auth
 from pump.sched import Task
 
 from boards import hal
@@ -22,6 +23,7 @@ from boards.emu.plant import FAULTS
 from boards.emu.runner import ScenarioDriver
 from boards.emu.scenario import Scenario
 
+KEY_FILE = "key"  # /data/key: the device's SEC-1 key (raw bytes)
 DEFAULT_WORLD = {
     "format": "pumpscenario/1",
     "name": "vboard",
@@ -81,7 +83,12 @@ def serve(cfg):
         pass
     journal = Journal(FileStore("/data"))
     app = App(board, scenario.settings, scenario.profile, scenario.start_tod, journal)
-    host = HostLink(app, board.link)
+    key = FileStore("/data").read(KEY_FILE)  # provisioned by `pumpctl flash --key`
+    if key:
+        auth = Auth(key, os.urandom(8))  # a new session nonce at every boot
+        host = HostLink(app, board.link, auth=auth, auth_required=AUTH_REQUIRED)
+    else:
+        host = HostLink(app, board.link)
     sink.host = host
     app.hooks.append(host.tick)
     # The scenario's timed actions (faults, presses, commands) play in real time.

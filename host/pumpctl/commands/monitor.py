@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pumpctl import proto
 from pumpctl.errors import UsageError
+from pumpctl.keys import load_key
 from pumpctl.monitor import PRIORITY_NAMES, PumpView, Session, TraceRecorder, frame_json, sparkline
 
 KEYS_HELP = "keys: a = acknowledge alarm, b = request bolus, s = status now, q = quit"
@@ -29,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", type=Path, metavar="FILE", help="write a pumptrace/1 trace")
     p.add_argument("--bolus", type=float, default=0.5, metavar="U",
                    help="amount the b key requests (default 0.5 U; the pump confirms)")
+    p.add_argument("--key", type=Path, metavar="FILE",
+                   help="device key (SEC-1) to sign commands with, when the board has one")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--count", type=int, metavar="N", help="stop after N status frames")
     p.set_defaults(func=run)
@@ -144,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 result = "ok" if frame.body.get("ok") else f"refused: {frame.body.get('reason')}"
                 note(f"{name}: {result}")
 
-    session = Session(args.port, on_frame, note)
+    session = Session(args.port, on_frame, note, load_key(args.key) if args.key else None)
     deadline = time.monotonic() + args.duration if args.duration else None
     live = None
     if not args.json and sys.stdout.isatty():
