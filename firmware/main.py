@@ -17,6 +17,11 @@ def main():
 
         serve(vboard)
         return
+    if len(sys.argv) > 1 and sys.argv[1] in ("--record", "--replay"):
+        from boards.emu.replay import main as run_trace
+
+        run_trace(sys.argv[1:])
+        return
     from boards.emu.runner import main as run_emulated
 
     run_emulated(sys.argv[1:])

@@ -120,7 +120,7 @@ def test_corrupt_journal_boots_suspended_with_an_alarm():
     board.flash.files[STATE_NAME] = b"\x00" * 52
     app = boot(board, sc, ScenarioDriver(board, []), "power_on")
     assert app.delivery.mode == "suspended" and app.delivery.rate == 0
-    assert app.alarms.standing("journal") and app.alarms.blocks_delivery()
+    assert app.alarms.find("journal").active and app.alarms.blocks_delivery()
     assert "journal state=corrupt reason=crc" in out.getvalue()
 
 

@@ -16,6 +16,7 @@ from pump.delivery import Delivery
 from pump.events import EventLog
 from pump.feedback import Feedback
 from pump.journal import Corrupt
+from pump.linetask import LineTask
 from pump.sched import Scheduler, Task
 from pump.uptime import Uptime
 from pump.version import VERSION
@@ -30,9 +31,19 @@ _ALARM_TONES = ((0, 0), (800, 100), (1200, 200), (2000, 400))
 
 
 class App:
-    def __init__(self, board, settings, profile, time_of_day_ms=0, journal=None, uptime_ms=0):
+    def __init__(
+        self,
+        board,
+        settings,
+        profile,
+        time_of_day_ms=0,
+        journal=None,
+        uptime_ms=0,
+        settings_problem=None,
+    ):
         self.board = board
         self.settings = settings
+        self.settings_problem = settings_problem  # from pump.settings.load_settings
         self.journal = journal
         self.uptime = Uptime(time_of_day_ms)
         self.uptime.advance(uptime_ms)  # the emulator keeps one timeline across reboots
@@ -44,6 +55,8 @@ class App:
         self.pressure = array("H", bytes(2 * PRESSURE_RING))
         self.pressure_index = 0  # where the next sample goes
         self.hooks = []  # callables(now) run every control tick, after sampling
+        self.line = LineTask(self)  # occlusion, disconnect, leak, sensor (docs/detection.md)
+        self.hooks.append(self.line.tick)
         self.sched = Scheduler(board.clock, self.uptime, self.log, board.watchdog)
         self.control_task = self.sched.add(Task("control", CONTROL_MS, self.control, budget_ms=20))
         self.supervisor_task = self.sched.add(
@@ -64,6 +77,10 @@ class App:
         )  # fmt: skip
         if self.journal is not None:
             self._recover(now, reason)
+        if self.settings_problem:
+            self.log.emit("settings", "state=defaults reason=%s" % self.settings_problem)
+            self.delivery.mode = "suspended"  # safe defaults until a person checks them
+            self._one_shot_alarm("settings", now, "reason=%s" % self.settings_problem)
         self.delivery.start(now)
         self.sched.start()
 
@@ -77,7 +94,7 @@ class App:
             self.log.emit("journal", "state=corrupt reason=%s" % e.code)
             journal.state.seq = 0
             delivery.mode = "suspended"  # safe default: nothing runs until a person checks
-            self.alarms.raise_("journal", now, "reason=%s" % e.code)
+            self._one_shot_alarm("journal", now, "reason=%s" % e.code)
             state = None
         if state is not None:
             delivery.restore(state)
@@ -85,7 +102,7 @@ class App:
                 if state.alarms >> bit & 1:
                     self.alarms.raise_(JOURNAL_BITS[bit], now, "restored=1")
         if reason == "watchdog":
-            self.alarms.raise_("watchdog", now)
+            self._one_shot_alarm("watchdog", now)
         journal.state.boots += 1
         delivery.journal = journal
         delivery.persist()  # a bolus cut short is now closed on flash too
@@ -137,6 +154,12 @@ class App:
             self.clear_alarm("battery_low", now)
 
     # -- alarms and commands -------------------------------------------------------
+
+    def _one_shot_alarm(self, kind, now, detail=""):
+        """An alarm for something that happened (a reset, lost state): it has no standing
+        cause to clear, but it blocks delivery until a person acknowledges it."""
+        self.alarms.raise_(kind, now, detail)
+        self.alarms.clear(kind, now)
 
     def raise_alarm(self, kind, now, detail=""):
         if not self.alarms.standing(kind):

@@ -18,8 +18,10 @@ NAMES = (
     "resume",
     "set_profile",
     "ack",
+    "planned_disconnect",
+    "planned_reconnect",
 )
-_NO_ARGS = ("cancel_bolus", "cancel_temp", "suspend", "resume")
+_NO_ARGS = ("cancel_bolus", "cancel_temp", "suspend", "resume", "planned_reconnect")
 
 
 def _only(args, allowed, where):
@@ -65,6 +67,10 @@ def parse(name, args, where="command"):
             args.get("basal_u_per_h"), 30000, where + ".args.basal_u_per_h"
         )
         return (name, profile, 0)
+    if name == "planned_disconnect":  # DIS-2, see pump/linetask.py
+        _only(args, ("remind_min",), where + ".args")
+        minutes = to_int(args.get("remind_min", 60), where + ".args.remind_min", 1, 480)
+        return (name, minutes * 60000, 0)
     # ack
     _only(args, ("kind",), where + ".args")
     kind = args.get("kind")
@@ -91,6 +97,10 @@ def execute(app, now, command, source):
         reason = delivery.set_mode(now, "run", source)
     elif name == "set_profile":
         reason = delivery.set_profile(now, a)
+    elif name == "planned_disconnect":
+        reason = app.line.planned_start(now, a)
+    elif name == "planned_reconnect":
+        reason = app.line.planned_end(now, source)
     else:
         reason = None if app.ack(now, a) else "no_active_alarm"
     app.log.emit("command", "name=%s src=%s result=%s" % (name, source, reason or "ok"))

@@ -7,6 +7,7 @@ application: the firmware sees only driver calls, as on a real board.
 import sys
 
 from boards import hal
+from boards.emu import plantparams
 from boards.emu.clock import VirtualClock
 from boards.emu.plant import Plant
 
@@ -65,11 +66,14 @@ class EmuButton(hal.Button):
 
 
 class EmuConnector(hal.Connector):
-    def __init__(self, fitted):
+    def __init__(self, fitted, plant=None):
         self.fitted = fitted
         self.is_closed = True
+        self.plant = plant  # a disconnect at the quick release opens the switch too
 
     def closed(self):
+        if self.plant is not None and not self.plant.connector_closed():
+            return False
         return self.is_closed
 
 
@@ -127,10 +131,15 @@ class EmuBattery(hal.Battery):
 
 
 class EmuWatchdog(hal.Watchdog):
-    def __init__(self, clock):
+    """The emulated hardware watchdog: if virtual time passes ``timeout_ms`` without a
+    feed (a hung task), the clock raises WatchdogReset at that instant."""
+
+    def __init__(self, clock, timeout_ms=4000):
         self.clock = clock
-        self.fed = 0
+        self.timeout = timeout_ms
+        self.fed = clock.now
         self.feeds = 0
+        clock.watchdog = self
 
     def feed(self):
         self.fed = self.clock.now
@@ -179,7 +188,8 @@ class EmuBoard(hal.Board):
         self.scenario = scenario
         self.out = out if out is not None else sys.stdout
         self.clock = VirtualClock(scenario.clock_start_ticks, scenario.duration, speed)
-        self.plant = Plant(scenario.seed)
+        params = getattr(scenario, "plant_params", None) or plantparams.nominal()
+        self.plant = Plant(params, scenario.seed)
         self.battery = EmuBattery(self.clock, scenario.battery_percent)
         self.motor = EmuMotor(self.plant, self.battery)
         self.pressure = EmuPressure(self.plant, self.clock)
@@ -188,7 +198,7 @@ class EmuBoard(hal.Board):
             if action.kind == "press":
                 presses.append((action.at, action.at + action.data))
         self.button = EmuButton(self.clock, presses)
-        self.connector = EmuConnector(scenario.connector_fitted)
+        self.connector = EmuConnector(scenario.connector_fitted, self.plant)
         self.buzzer = EmuBuzzer()
         self.led = EmuLed()
         self.watchdog = EmuWatchdog(self.clock)

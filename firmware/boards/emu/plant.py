@@ -1,42 +1,281 @@
-"""Placeholder line/plant model: a pressure bump per pulse that decays.
+"""The simulated infusion line: plunger, line compliance, site resistance, pressure sensor.
 
-Integer physics only (Pa, ms), so MicroPython and CPython agree to the bit.
-The detection work replaces this with the full line model (compliance,
-resistance, faults); the interface stays: pulse(), retract(steps),
-step(dt_ms), read_counts(), set_fault(kind, args).
+A first-order hydraulic model (docs/detection.md has the equations and units):
+the line holds V = C * P over the site's back-pressure; each motor pulse adds
+``pulse_nl`` at once (the pulse is short against every time constant) and the
+excess pressure decays as exp(-t/tau) with tau = R * C:
+
+- set in place: tau = site_tau_ms (tens of seconds), wandering slowly;
+- full occlusion: no outflow, each pulse adds pulse_nl / C and stays;
+- partial occlusion (kink): R multiplied by ``factor``, slower decay;
+- leak of p% of the flow at the set: a parallel path, tau * (100 - p) / 100;
+- disconnect: the tissue is gone, only the tubing resists: tau = tubing_tau_ms.
+
+The sensor is a force sensor read by a 12-bit ADC: preload offset, drift,
+noise, plunger friction while the motor moves, occasional spikes, and the
+faults stuck / out of range / noisy. All state is integer (pressure in mPa,
+volume in nL) so CPython and the MicroPython Unix port give the same bytes.
 """
 
-from boards.emu.rng import XorShift32
+from boards.emu.intmath import Q30, XorShift32, exp_neg_q30, triangle
+from boards.emu.plantparams import check
 
-BASE_PA = 2000  # sensor reading of an unpressurised line
-BUMP_PA = 1700  # pressure added by one 0.05 U pulse into a line with tissue resistance
-TAU_MS = 20000  # decay time constant of a pulse bump
-NOISE_PA = 150
-FULL_SCALE_PA = 200000
 COUNTS_MAX = 4095
-FAULTS = ("occlusion", "clear")
+FULL_SCALE_PA = 200000
+FRICTION_TAU_MS = 100
+E_MIN_MPA = -50000000  # the line cannot be pulled below -50 kPa (gas comes out)
+
+LINE_FAULTS = ("occlusion", "kink", "leak", "disconnect", "clear", "reconnect")
+SENSOR_FAULTS = ("stuck", "out_of_range", "noisy", "sensor_ok")
+FAULTS = LINE_FAULTS + SENSOR_FAULTS  # what scenarios may inject
+
+
+def pa_to_counts(pa):
+    """Absolute pressure in Pa to 12-bit ADC counts, rounded and clamped."""
+    counts = (pa * COUNTS_MAX + FULL_SCALE_PA // 2) // FULL_SCALE_PA
+    if counts < 0:
+        return 0
+    if counts > COUNTS_MAX:
+        return COUNTS_MAX
+    return counts
 
 
 class Plant:
-    def __init__(self, seed=1):
-        self.rng = XorShift32(seed)
-        self.pressure = 0  # Pa above baseline
-        self.occluded = False
+    """The line and sensor. ``step`` advances physics; the motor calls ``pulse``/``retract``."""
 
+    def __init__(self, params, seed=1):
+        check(params)
+        self.p = params
+        self.rng = XorShift32(seed)
+        self.t_ms = 0
+        self.excess_mpa = 0  # line pressure above the site's back-pressure
+        self.friction_mpa = 0
+        self.line = "ok"  # ok occlusion kink leak disconnect
+        self.kink_factor = 8
+        self.leak_pct = 50
+        self.connector_open = False  # the quick release is open (switch reads open)
+        self.sensor = "ok"  # ok stuck out_of_range noisy
+        self.stuck_counts = 0
+        self.range_counts = COUNTS_MAX
+        self.noise_factor = 20
+        self.spike_pending = 0
+        self.last_counts = 0
+        self.pending = []  # scheduled faults: [t_ms, kind, kw], sorted by time
+        self.label = ""  # ground truth of the line and sensor now, for traces
+        self._label_events = []  # (t_ms, label) onsets, drained by the trace writer
+        self._decay_cache = {}
+        self._tau_key = -1  # cache of tau_ms(): minute of plant time it was computed for
+        self._tau = 0
+        self._slow_key = -1  # cache of the slow pressure terms: second they hold for
+        self._slow_pa = 0
+        # volumes in nL x 1e6 (mPa * nL/kPa): exact integer accounting
+        self._delivered = 0
+        self._spilled = 0
+        self.pushed_nl = 0
+        self.pulses = 0
+        self.release_nl = 0  # stored volume set free by the last clear (unintended bolus)
+
+    # --- motor side -----------------------------------------------------------
     def pulse(self):
-        self.pressure += BUMP_PA
+        """The motor pushed one pulse into the line."""
+        self.pulses += 1
+        self.pushed_nl += self.p["pulse_nl"]
+        self._add_volume(self.p["pulse_nl"])
+        self.friction_mpa = self.p["friction_pa"] * 1000
 
     def retract(self, steps):
-        self.pressure = max(0, self.pressure - steps * BUMP_PA // 10)
+        """The plunger backed off ``steps`` motor steps (draws volume back into the reservoir)."""
+        nl = steps * self.p["pulse_nl"] // self.p["steps_per_pulse"]
+        self.pushed_nl -= nl
+        self._add_volume(-nl)
+        self.friction_mpa = -self.p["friction_pa"] * 1000
 
-    def step(self, dt):
-        if not self.occluded and dt > 0:
-            self.pressure -= self.pressure * dt // (TAU_MS + dt)
+    def _add_volume(self, nl):
+        self.excess_mpa += nl * 1000000 // self.p["compliance_nl_per_kpa"]
+        if self.excess_mpa < E_MIN_MPA:
+            self.excess_mpa = E_MIN_MPA
+
+    # --- faults -----------------------------------------------------------------
+    def schedule(self, t_ms, kind, **kw):
+        """Inject fault ``kind`` when the plant time reaches ``t_ms``."""
+        self._check_kind(kind)
+        self.pending.append([t_ms, kind, kw])
+        self.pending.sort(key=lambda item: item[0])
+
+    def _check_kind(self, kind):
+        if kind not in LINE_FAULTS and kind not in SENSOR_FAULTS:
+            raise ValueError(
+                "unknown plant fault %r (expected one of %s)"
+                % (kind, ", ".join(LINE_FAULTS + SENSOR_FAULTS))
+            )
+
+    def set_fault(self, kind, args=None, **kw):
+        """Apply fault ``kind`` now. Arguments (a dict ``args`` or keywords): factor (kink),
+        pct (leak), at (disconnect: "site" or "connector"), level (out_of_range: "high" or
+        "low"), factor (noisy)."""
+        self._check_kind(kind)
+        self._tau_key = -1
+        self._slow_key = -1
+        if args:
+            for key in args:
+                kw[key] = args[key]
+        if kind in ("clear", "reconnect"):
+            if self.line in ("occlusion", "kink") and self.excess_mpa > 0:
+                # the volume held in the line flows out at once: the unintended bolus
+                self.release_nl = self.excess_mpa * self.p["compliance_nl_per_kpa"] // 1000000
+            self.line = "ok"
+            self.connector_open = False
+            label = "clear"
+        elif kind == "occlusion":
+            self.line = "occlusion"
+            label = kind
+        elif kind == "kink":
+            self.line = "kink"
+            self.kink_factor = kw.get("factor", 8)
+            label = kind
+        elif kind == "leak":
+            self.line = "leak"
+            self.leak_pct = kw.get("pct", 50)
+            label = kind
+        elif kind == "disconnect":
+            self.line = "disconnect"
+            self.connector_open = kw.get("at", "site") == "connector"
+            label = kind
+        elif kind == "stuck":
+            self.sensor = "stuck"
+            self.stuck_counts = self.last_counts
+            label = "sensor"
+        elif kind == "out_of_range":
+            self.sensor = "out_of_range"
+            self.range_counts = 0 if kw.get("level", "high") == "low" else COUNTS_MAX
+            label = "sensor"
+        elif kind == "noisy":
+            self.sensor = "noisy"
+            self.noise_factor = kw.get("factor", 20)
+            label = "sensor"
+        else:  # sensor_ok
+            self.sensor = "ok"
+            label = "sensor_ok"
+        self._label_events.append((self.t_ms, label))
+
+    def take_labels(self):
+        """Label onsets since the last call, as (t_ms, label), oldest first."""
+        events = self._label_events
+        self._label_events = []
+        return events
+
+    # --- physics ----------------------------------------------------------------
+    def tau_ms(self):
+        """The line's time constant now, or 0 when nothing flows out (full occlusion)."""
+        minute = self.t_ms // 60000
+        if minute != self._tau_key:
+            self._tau_key = minute
+            self._tau = self._tau_now()
+        return self._tau
+
+    def _tau_now(self):
+        line = self.line
+        if line == "occlusion":
+            return 0
+        if line == "disconnect":
+            return self.p["tubing_tau_ms"]
+        wander = triangle(self.t_ms // 60000, self.p["site_wander_period_s"] // 60,
+                          self.p["site_wander_pct"])
+        tau = self.p["site_tau_ms"] * (100 + wander) // 100
+        if line == "kink":
+            return tau * self.kink_factor
+        if line == "leak":
+            return tau * (100 - self.leak_pct) // 100
+        return tau
+
+    def _decay_q30(self, dt_ms, tau_ms):
+        key = dt_ms * 100000000 + tau_ms
+        a = self._decay_cache.get(key)
+        if a is None:
+            if len(self._decay_cache) > 256:
+                self._decay_cache = {}
+            a = exp_neg_q30(dt_ms * Q30 // tau_ms)
+            self._decay_cache[key] = a
+        return a
+
+    def step(self, dt_ms):
+        """Advance the plant by ``dt_ms`` (applying scheduled faults that fall due)."""
+        if dt_ms <= 0:
+            return
+        end = self.t_ms + dt_ms
+        while self.pending and self.pending[0][0] <= end:
+            t_fault, kind, kw = self.pending.pop(0)
+            if t_fault > self.t_ms:
+                self._advance(t_fault - self.t_ms)
+            self.set_fault(kind, **kw)
+        if end > self.t_ms:
+            self._advance(end - self.t_ms)
+        rate = self.p["spikes_per_day"]
+        if rate and self.rng.below(86400000) < rate * dt_ms:
+            amp = self.rng.between(self.p["spike_pa"] // 2, self.p["spike_pa"])
+            self.spike_pending = amp if self.rng.below(2) else -amp
+
+    def _advance(self, dt_ms):
+        self.t_ms += dt_ms
+        tau = self.tau_ms()
+        excess = self.excess_mpa
+        if tau and excess:
+            kept = excess * self._decay_q30(dt_ms, tau) >> 30
+            outflow = (excess - kept) * self.p["compliance_nl_per_kpa"]
+            self.excess_mpa = kept
+            if self.line == "disconnect":
+                self._spilled += outflow
+            elif self.line == "leak":
+                lost = outflow * self.leak_pct // 100
+                self._spilled += lost
+                self._delivered += outflow - lost
+            else:
+                self._delivered += outflow
+        if self.friction_mpa:
+            self.friction_mpa = self.friction_mpa * self._decay_q30(dt_ms, FRICTION_TAU_MS) >> 30
+
+    # --- sensor -------------------------------------------------------------------
+    def line_pa(self):
+        """True absolute pressure the force sensor sees (no noise), in Pa."""
+        t_s = self.t_ms // 1000
+        if t_s != self._slow_key:  # offset, drift and tissue change by the second at most
+            self._slow_key = t_s
+            p = self.p
+            pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
+            if self.line != "disconnect":
+                pa += p["tissue_pa"] + triangle(t_s, p["tissue_wander_period_s"],
+                                                p["tissue_wander_pa"])
+            self._slow_pa = pa
+        return self._slow_pa + (self.excess_mpa + self.friction_mpa) // 1000
 
     def read_counts(self):
-        pa = BASE_PA + self.pressure + self.rng.below(2 * NOISE_PA + 1) - NOISE_PA
-        counts = pa * COUNTS_MAX // FULL_SCALE_PA
-        return 0 if counts < 0 else (COUNTS_MAX if counts > COUNTS_MAX else counts)
+        """One 12-bit ADC reading of the pressure sensor."""
+        if self.sensor == "stuck":
+            return self.stuck_counts
+        if self.sensor == "out_of_range":
+            return self.range_counts
+        sigma = self.p["noise_pa"]
+        if self.sensor == "noisy":
+            sigma *= self.noise_factor
+        pa = self.line_pa() + self.rng.gauss(sigma) + self.spike_pending
+        self.spike_pending = 0
+        counts = pa_to_counts(pa)
+        self.last_counts = counts
+        return counts
 
-    def set_fault(self, kind, args):
-        self.occluded = kind == "occlusion"
+    def connector_closed(self):
+        """The connector switch (where fitted): open while the quick release is open."""
+        return not self.connector_open
+
+    # --- accounting ------------------------------------------------------------------
+    def delivered_nl(self):
+        """Volume that reached the patient."""
+        return self._delivered // 1000000
+
+    def spilled_nl(self):
+        """Volume lost at a leak or an open line."""
+        return self._spilled // 1000000
+
+    def stored_nl(self):
+        """Volume held in the line by its excess pressure."""
+        return self.excess_mpa * self.p["compliance_nl_per_kpa"] // 1000000

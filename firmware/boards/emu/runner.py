@@ -18,7 +18,7 @@ from pump.uptime import DAY_MS
 from boards.emu import plant as plant_model
 from boards.emu import scenario as scenario_mod
 from boards.emu.board import EmuBoard
-from boards.emu.clock import EndOfRun
+from boards.emu.clock import EndOfRun, WatchdogReset
 
 USAGE = "usage: main.py [--events FILE] [--speed X] SCENARIO"
 
@@ -90,6 +90,7 @@ def _stalled_once(task, clock, ms):
 def boot(board, scenario, driver, reason):
     """A fresh app (empty RAM) on ``board``, recovering from the board's flash."""
     tod = (scenario.start_tod + board.clock.now) % DAY_MS
+    board.watchdog.fed = board.clock.now  # a reset restarts the hardware watchdog
     journal = Journal(board.flash)
     app = App(board, scenario.settings, scenario.profile, tod, journal, board.clock.now)
     driver.app = app
@@ -110,6 +111,8 @@ def run(scenario, out, speed=0):
             break
         except Reboot as reboot:
             app = boot(board, scenario, driver, reboot.reason)
+        except WatchdogReset:
+            app = boot(board, scenario, driver, "watchdog")
     now = board.clock.ticks_ms()
     app.sched.sync(now)
     app.finish(now)

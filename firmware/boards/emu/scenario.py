@@ -28,6 +28,7 @@ TOP_KEYS = (
     "settings",
     "basal_u_per_h",
     "actions",
+    "plant",
 )
 # fault kinds handled by the board itself; the plant declares its own (plant.FAULTS)
 BOARD_FAULTS = ("stall", "battery", "connector", "reboot")
@@ -65,7 +66,7 @@ class Scenario:
             raise InputError("scenario", "expected a JSON object at the top level")
         for key in raw:
             if key not in TOP_KEYS:
-                raise InputError(str(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
+                raise InputError(repr(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
         if raw.get("format") != FORMAT:
             raise InputError("format", "expected %r, got %r" % (FORMAT, raw.get("format")))
         name = raw.get("name", "unnamed")
@@ -92,6 +93,7 @@ class Scenario:
             raw.get("basal_u_per_h", [[0, 1.0]]), self.settings.max_basal
         )
         self.actions = self._actions(raw.get("actions", []), plant_faults)
+        self.plant_params = _plant_params(raw.get("plant"))
 
     def _actions(self, raw, plant_faults):
         if not isinstance(raw, list):
@@ -169,13 +171,27 @@ class Scenario:
         return args
 
 
+def _plant_params(raw):
+    """The line model's parameters (docs/detection.md): nominal, sampled or overridden."""
+    from boards.emu import plantparams
+
+    try:
+        return plantparams.from_spec(raw, "plant")
+    except ValueError as e:
+        raise InputError("plant", str(e).split(": ", 1)[-1]) from None
+
+
 def load(path, plant_faults=()):
     """Read and validate a scenario file; InputError (naming the field) if bad."""
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise InputError(path, "cannot read: %s" % e) from None
+    try:
+        text = data.decode()
+    except ValueError:  # UnicodeError on both interpreters
+        raise InputError(path, "not UTF-8 text") from None
     try:
         raw = json.loads(text)
     except ValueError as e:

@@ -1,0 +1,85 @@
+"""Record a scenario run as a trace, or replay a trace into the firmware.
+
+Usage (Unix port or CPython, from the firmware directory):
+    main.py --record TRACE SCENARIO   run SCENARIO on the plant, write what the sensor read
+    main.py --replay TRACE SCENARIO   run SCENARIO with the sensor and connector read from TRACE
+Events go to stdout. In a replay SCENARIO carries the settings, basal profile,
+duration and host actions (the host builds it from the trace's metadata);
+fault injections in it are ignored: the trace is the world.
+"""
+
+import sys
+
+from pump.app import App
+from pump.sched import Task
+from pump.units import InputError
+
+from boards.emu import plant as plant_model
+from boards.emu import scenario as scenario_mod
+from boards.emu import tracefile
+from boards.emu.board import EmuBoard
+from boards.emu.clock import EndOfRun
+from boards.emu.runner import ScenarioDriver
+
+USAGE = "usage: main.py --record|--replay TRACE SCENARIO"
+
+
+def _milli(value):
+    """mU as a JSON number of units with 3 decimals, e.g. 50 -> 0.050 (no float repr)."""
+    return tracefile.Raw("%d.%03d" % (value // 1000, value % 1000))
+
+
+def meta_of(scenario):
+    """The trace metadata of a scenario run (docs/trace-format.md)."""
+    s = scenario.settings
+    return {
+        "sample_hz": 10,
+        "pulse_u": _milli(s.pulse),
+        "basal_u_per_h": [[start, _milli(rate)] for start, rate in scenario.profile.to_list()],
+        "reservoir_u": _milli(s.reservoir),
+        "source": "emu",
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "connector_fitted": scenario.connector_fitted,
+        "plant": scenario.plant_params,
+    }
+
+
+def run(scenario, out, mode, trace_path):
+    board = EmuBoard(scenario, out)
+    actions = scenario.actions
+    trace_out = None
+    if mode == "record":
+        trace_out = open(trace_path, "w")
+        board.pressure = tracefile.TraceRecorder(trace_out, meta_of(scenario), board)
+    else:
+        rows = tracefile._Rows(trace_path)
+        board.pressure = tracefile.TracePressure(rows, board.clock)
+        board.connector = tracefile.TraceConnector(rows, board.clock, scenario.connector_fitted)
+        actions = [a for a in actions if a.kind in ("command", "press")]
+    app = App(board, scenario.settings, scenario.profile, scenario.start_tod)
+    driver = ScenarioDriver(board, app, actions)
+    app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
+    app.boot()
+    try:
+        app.sched.run()
+    except EndOfRun:
+        pass
+    now = board.clock.ticks_ms()
+    app.sched.sync(now)
+    app.finish(now)
+    if trace_out is not None:
+        trace_out.close()
+    return app
+
+
+def main(argv):
+    try:
+        if len(argv) != 3 or argv[0] not in ("--record", "--replay"):
+            raise InputError("arguments", USAGE)
+        mode = argv[0][2:]
+        scenario = scenario_mod.load(argv[2], plant_model.FAULTS)
+    except InputError as e:
+        sys.stderr.write("error: %s\n" % e)
+        sys.exit(2)
+    run(scenario, sys.stdout, mode, argv[1])

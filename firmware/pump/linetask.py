@@ -1,0 +1,225 @@
+"""The line supervision task: detectors in, alarms and occlusion relief out.
+
+Runs as a hook of the app's 100 ms control task, right after the pressure
+sample is taken and before delivery settles, so a pulse made in tick t is
+handed to the detectors before the sample of tick t + 100 ms (pulses are seen
+through the delivery counters: the core needs no callback).
+
+- occlusion (OCC-1): high-priority alarm, delivery stops; the plunger backs off
+  by the pressure held in the line (OCC-2), so clearing the blockage releases
+  (almost) nothing;
+- disconnect / leak (DIS-1): high-priority ``disconnect`` alarm (cause=pressure,
+  leak or connector); the connector switch, where fitted, is read every tick;
+- sensor (SEN-1): high-priority ``sensor`` alarm while the fault stands.
+
+Planned disconnect (DIS-2, the quick release for a shower or a swim): the
+``planned_disconnect`` command suspends delivery with no disconnect alarm and
+counts the basal the profile would have given; the connector switch, where
+fitted, may open and close meanwhile (closing it again ends the planned
+disconnect). After ``remind_min`` a medium-priority ``reconnect`` alarm reminds
+the user and escalates if ignored. ``planned_reconnect`` (or the switch
+closing) resumes delivery and reports the basal missed. A disconnect without
+the command still alarms.
+
+Line faults seen through pressure cannot be seen to go away while delivery is
+stopped, so their alarms latch: acknowledging one means the user has fixed
+the set, and starts a probation (the detectors re-arm, keeping what they
+learned about the site, and raise again within their pulse targets if the
+fault is still there). Connector and sensor faults are visible and clear by
+themselves.
+"""
+
+from pump.compat import const
+from pump.linewatch import LineWatch
+from pump.sensorcheck import FAULT_NAMES, OK
+from pump.ticks import ticks_diff
+
+STEPS_PER_PULSE = const(10)  # motor steps per pulse (board default; see boards/emu/board.py)
+MAX_RELIEF_PULSES = const(200)  # 10 U at 0.05 U: more than any line can hold
+_MS_PER_H = const(3600000)
+_LINE_KINDS = ("occlusion", "disconnect")
+NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
+
+
+def held_pa(watch):
+    """Pressure held in the line above its resting baseline (Pa, >= 0)."""
+    feat = watch.feat
+    held = feat.level - feat.baseline()
+    return held if held > 0 else 0
+
+
+def relief_steps(watch, steps_per_pulse):
+    """OCC-2: motor steps that take back the volume the held pressure stands for
+    (held pressure / learned pressure per pulse, in pulses, times steps per pulse)."""
+    jref = watch.dis.jref
+    steps = held_pa(watch) * steps_per_pulse // jref if jref > 0 else 0
+    cap = MAX_RELIEF_PULSES * steps_per_pulse
+    return cap if steps > cap else steps
+
+
+class LineTask:
+    def __init__(self, app):
+        self.app = app
+        self.board = app.board
+        self.pulse_mu = app.settings.pulse
+        self.watch = LineWatch(app.settings.pulse * NL_PER_MU)
+        self.steps_per_pulse = getattr(app.board.motor, "steps_per_pulse", STEPS_PER_PULSE)
+        self._given = 0
+        self._prev = 0
+        self._sensor = OK
+        self._connector_open = False
+        self.relief_steps = 0
+        self._latched = False  # a line alarm raised here stands: watch for its ack
+        self.planned = False  # a planned disconnect is under way (DIS-2)
+        self._planned_start = 0
+        self._planned_remind = 0
+        self._planned_reminded = False
+        self._planned_opened = False
+        self._missed_mu = 0
+        self._missed_acc = 0  # mU*ms/h below one mU
+
+    def _seen_pulses(self):
+        d = self.app.delivery
+        given = d.basal_given + d.bolus_given
+        n = 0
+        if given != self._given:
+            n = (given - self._given) // self.pulse_mu
+            self._given = given
+        return n
+
+    def tick(self, now):
+        app = self.app
+        watch = self.watch
+        n = self._seen_pulses()
+        while n > 0:  # the pulses of the previous tick come before this tick's sample
+            watch.pulse(self._prev)
+            n -= 1
+        ring = app.pressure
+        i = app.pressure_index - 1
+        if i < 0:
+            i = len(ring) - 1
+        watch.sample(now, ring[i])
+        self._prev = now
+        self._check_sensor(now)
+        self._check_connector(now)
+        if self.planned:
+            self._planned_tick(now)
+        elif self._sensor == OK:
+            self._check_line(now)
+
+    # -- planned disconnect (DIS-2) -------------------------------------------------
+
+    def planned_start(self, now, remind_ms):
+        """The user is about to open the quick release. None if accepted, else the reason."""
+        if self.planned:
+            return "already_planned"
+        reason = self.app.delivery.set_mode(now, "suspended", "planned_disconnect")
+        if reason is not None:
+            return reason
+        self.planned = True
+        self._planned_start = now
+        self._planned_remind = remind_ms
+        self._planned_reminded = False
+        self._planned_opened = False
+        self._missed_mu = 0
+        self._missed_acc = 0
+        self.app.log.emit("planned", "state=started remind_min=%d" % (remind_ms // 60000))
+        return None
+
+    def planned_end(self, now, source):
+        """The set is back on: resume delivery, report the basal missed."""
+        if not self.planned:
+            return "not_planned"
+        self.planned = False
+        app = self.app
+        app.clear_alarm("reconnect", now)
+        minutes = ticks_diff(now, self._planned_start) // 60000
+        app.log.emit("planned", "state=ended src=%s min=%d missed_basal=%d"
+                     % (source, minutes, self._missed_mu))
+        app.delivery.set_mode(now, "run", "planned_reconnect")
+        self.watch.rearm()
+        return None
+
+    def _planned_tick(self, now):
+        d = self.app.delivery
+        rate = d.profile.rate_at(self.app.uptime.time_of_day_ms())  # mU/h the profile asks
+        acc = self._missed_acc + rate * 100  # one control tick
+        while acc >= _MS_PER_H:
+            acc -= _MS_PER_H
+            self._missed_mu += 1
+        self._missed_acc = acc
+        if not self._planned_reminded and ticks_diff(now, self._planned_start) >= \
+                self._planned_remind:
+            self._planned_reminded = True
+            self.app.raise_alarm("reconnect", now, "missed_basal=%d" % self._missed_mu)
+
+    def _check_sensor(self, now):
+        fault = self.watch.sensor_fault()
+        if fault == self._sensor:
+            return
+        self._sensor = fault
+        if fault != OK:
+            self.app.raise_alarm("sensor", now, "fault=%s" % FAULT_NAMES[fault])
+        else:
+            self.app.clear_alarm("sensor", now)
+
+    def _check_connector(self, now):
+        connector = self.board.connector
+        if connector is None or not connector.fitted:
+            return
+        is_open = not connector.closed()
+        if is_open == self._connector_open:
+            return
+        self._connector_open = is_open
+        if self.planned:  # expected: the user opened the quick release on purpose
+            if is_open:
+                self._planned_opened = True
+            elif self._planned_opened:
+                self.planned_end(now, "connector")
+            return
+        if is_open:
+            self.app.raise_alarm("disconnect", now, "cause=connector")
+            self._latched = True
+        else:
+            self.app.clear_alarm("disconnect", now)
+            self.watch.rearm()
+
+    def _check_line(self, now):
+        watch = self.watch
+        occ = watch.occ
+        dis = watch.dis
+        if not (occ.occluded or dis.disconnected or dis.leaking or self._latched):
+            return  # the common case: nothing to do, no alarm-table walk
+        app = self.app
+        alarms = app.alarms
+        if occ.occluded and not alarms.standing("occlusion"):
+            app.raise_alarm("occlusion", now, "held_pa=%d" % held_pa(watch))
+            self._relieve(now)
+            self._latched = True
+        if not alarms.standing("disconnect"):
+            if dis.disconnected:
+                app.raise_alarm("disconnect", now, "cause=pressure")
+                self._latched = True
+            elif dis.leaking:
+                app.raise_alarm("disconnect", now, "cause=leak")
+                self._latched = True
+        # an acknowledged line alarm: the user has seen to the set; re-verify on the next pulses
+        latched = False
+        for kind in _LINE_KINDS:
+            alarm = alarms.find(kind)
+            if alarm is not None and alarm.standing:
+                if alarm.active or (kind == "disconnect" and self._connector_open):
+                    latched = True
+                    continue
+                app.clear_alarm(kind, now)
+                watch.rearm()
+        self._latched = latched
+
+    def _relieve(self, now):
+        """OCC-2: back the plunger off by the volume the held pressure stands for."""
+        steps = relief_steps(self.watch, self.steps_per_pulse)
+        if steps <= 0:
+            return
+        self.board.motor.retract(steps)
+        self.relief_steps += steps
+        self.app.log.emit("retract", "steps=%d" % steps)

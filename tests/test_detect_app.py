@@ -1,0 +1,93 @@
+"""The line task inside the app (pump/linetask.py): alarms, OCC-2 relief, connector, DIS-2."""
+
+from emu import events, run_inprocess, scenario
+
+
+def lines(text, *kinds):
+    return [(e.t_ms, e.kind, e.fields) for e in events(text) if e.kind in kinds]
+
+
+def raised(text, kind):
+    return [e.t_ms for e in events(text) if e.kind == "alarm"
+            and e.fields.get("kind") == kind and e.fields.get("state") == "raised"]
+
+
+def pulses_between(text, start, end):
+    return sum(1 for e in events(text) if e.kind == "pulse" and start <= e.t_ms <= end)
+
+
+def test_occlusion_stops_delivery_backs_off_and_resumes_after_ack():
+    app, text = run_inprocess(scenario(
+        duration="3:00", basal_u_per_h=[[0, 1.0]], plant={"sample": 8},
+        actions=[{"at": "1:00:00", "fault": "occlusion"}, {"at": "1:30:00", "fault": "clear"},
+                 {"at": "1:31:00", "command": "ack"}]))
+    [t_alarm] = raised(text, "occlusion")
+    assert 3600000 < t_alarm and pulses_between(text, 3600000, t_alarm) <= 3
+    retract = [e for e in events(text) if e.kind == "retract"]
+    assert retract and retract[0].t_ms == t_alarm and int(retract[0].fields["steps"]) > 0
+    assert pulses_between(text, t_alarm + 1, 5460000) == 0  # stopped until the ack
+    assert pulses_between(text, 5460000, 3 * 3600000) > 0  # resumed, no new alarm
+    assert app.board.plant.release_nl <= 500  # OCC-2: at most one pulse released
+
+
+def test_an_acknowledged_occlusion_that_stands_is_raised_again():
+    _, text = run_inprocess(scenario(
+        duration="3:00", basal_u_per_h=[[0, 2.0]], plant={"sample": 9},
+        actions=[{"at": "1:00:00", "fault": "occlusion"}, {"at": "1:20:00", "command": "ack"}]))
+    alarms = raised(text, "occlusion")
+    assert len(alarms) == 2
+    assert pulses_between(text, 4800000, alarms[1]) <= 3
+
+
+def test_connector_switch_opening_alarms_within_a_second_and_clears_on_close():
+    _, text = run_inprocess(scenario(
+        duration="1:00", connector_fitted=True,
+        actions=[{"at": "0:20:00", "fault": "connector", "closed": False},
+                 {"at": "0:30:00", "fault": "connector", "closed": True}]))
+    [t] = raised(text, "disconnect")
+    assert 1200000 <= t <= 1201000
+    cleared = [e.t_ms for e in events(text) if e.kind == "alarm"
+               and e.fields.get("state") == "cleared" and e.fields.get("kind") == "disconnect"]
+    assert cleared and 1800000 <= cleared[0] <= 1801000
+
+
+def test_shower_length_planned_disconnect_raises_no_alarm_and_reports_missed_basal():
+    _, text = run_inprocess(scenario(
+        duration="2:00", connector_fitted=True, basal_u_per_h=[[0, 1.2]],
+        actions=[{"at": "0:30:00", "command": "planned_disconnect", "args": {"remind_min": 45}},
+                 {"at": "0:30:20", "fault": "disconnect"},
+                 {"at": "0:31:00", "fault": "connector", "closed": False},
+                 {"at": "0:50:00", "fault": "reconnect"},
+                 {"at": "0:50:00", "fault": "connector", "closed": True}]))
+    assert [e for e in events(text) if e.kind == "alarm"] == []
+    ended = [e for e in events(text) if e.kind == "planned" and e.fields["state"] == "ended"]
+    assert ended[0].fields["src"] == "connector"
+    # 20 min at 1.2 U/h = 400 mU (to one control tick)
+    assert abs(int(ended[0].fields["missed_basal"]) - 400) <= 1
+    assert pulses_between(text, 1800000, 3000000) == 0
+    assert pulses_between(text, 3000000, 7200000) > 0
+
+
+def test_a_forgotten_planned_disconnect_reminds_then_escalates():
+    _, text = run_inprocess(scenario(
+        duration="2:00",
+        actions=[{"at": "0:10:00", "command": "planned_disconnect", "args": {"remind_min": 20}}]))
+    alarm = [e for e in events(text) if e.kind == "alarm" and e.fields["kind"] == "reconnect"]
+    assert alarm[0].t_ms == 1800000 and alarm[0].fields["prio"] == "medium"
+    assert any(e.fields["state"] == "escalated" for e in alarm)
+
+
+def test_an_unplanned_disconnect_still_alarms():
+    _, text = run_inprocess(scenario(
+        duration="2:00", basal_u_per_h=[[0, 1.0]], plant={"sample": 3},
+        actions=[{"at": "1:00:00", "fault": "disconnect"}]))
+    [t] = raised(text, "disconnect")
+    assert pulses_between(text, 3600000, t) <= 5
+
+
+def test_a_stuck_sensor_raises_the_sensor_alarm():
+    _, text = run_inprocess(scenario(
+        duration="1:00", actions=[{"at": "0:30:00", "fault": "stuck"}]))
+    [t] = raised(text, "sensor")
+    assert 1800000 < t <= 1806000
+    assert "fault=stuck" in text

@@ -1,0 +1,94 @@
+"""Trace format pumptrace/1 (host/pumpctl/trace.py, firmware boards/emu/tracefile.py)."""
+
+import io
+
+import pytest
+from boards.emu import tracefile
+from boards.emu.plant import pa_to_counts
+from hypothesis import given
+from hypothesis import strategies as st
+from pumpctl import trace
+from pumpctl.trace import TraceError
+
+META = '# pumptrace/1 {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": [[0, 1.0]], ' \
+       '"reservoir_u": 300}'
+GOOD = [META, "t_ms,pressure_kpa,connector,label", "0,2.1,1,", "100,2.0,1,occlusion",
+        "200,2.050,0,", "300,2.1,1,clear"]
+
+
+def test_reads_the_design_example():
+    tr = trace.parse(GOOD, "ex.csv")
+    assert tr.t_ms == [0, 100, 200, 300]
+    assert tr.pressure_pa == [2100, 2000, 2050, 2100]
+    assert tr.connector == [1, 1, 0, 1]
+    assert tr.labels == [(100, "occlusion"), (300, "clear")]
+    assert tr.fault_windows() == [("occlusion", 100, 300)]
+    assert tr.duration_ms == 400
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([], r"ex.csv:1: empty file"),
+        (["t_ms,pressure_kpa"], r"ex.csv:1: expected '# pumptrace/1"),
+        (["# pumptrace/2 {}"] + GOOD[1:], r"ex.csv:1: unsupported version 'pumptrace/2'"),
+        (["# pumptrace/1 {nope"] + GOOD[1:], r"ex.csv:1: metadata is not valid JSON"),
+        (['# pumptrace/1 {"sample_hz": 10}'] + GOOD[1:], r"ex.csv:1: metadata is missing"),
+        ([META.replace("[[0, 1.0]]", "[[5, 1.0]]")] + GOOD[1:], r"basal_u_per_h\[0\]"),
+        ([META], r"ex.csv:2: missing the column line"),
+        ([META, "time,pressure_kpa"], r"ex.csv:2: column 1 must be 't_ms', got 'time'"),
+        ([META, "t_ms,pressure_kpa", "0,2.1", "0,2.2"], r"ex.csv:4: t_ms 0 is not after 0"),
+        ([META, "t_ms,pressure_kpa", "0,2.1", "-5,2.2"], r"ex.csv:4: t_ms must be"),
+        ([META, "t_ms,pressure_kpa,connector", "0,2.1"], r"ex.csv:3: expected 3 columns"),
+        ([META, "t_ms,pressure_kpa", "0,abc"], r"ex.csv:3: pressure_kpa must be a number"),
+        ([META, "t_ms,pressure_kpa", "0,2.1234"], r"ex.csv:3: .*at most 3 decimals"),
+        ([META, "t_ms,pressure_kpa,connector", "0,2.1,2"], r"ex.csv:3: connector must be"),
+        ([META, "t_ms,pressure_kpa,label", "0,2.1,Oops!"], r"ex.csv:3: label 'Oops!'"),
+        ([META, "t_ms,pressure_kpa"], r"ex.csv:3: no samples"),
+    ],
+)
+def test_malformed_traces_name_the_line(lines, message):
+    with pytest.raises(TraceError, match=message):
+        trace.parse(lines, "ex.csv")
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    with pytest.raises(TraceError, match="cannot read"):
+        trace.read(tmp_path / "missing.csv")
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(TraceError, match="not a text file"):
+        trace.read(binary)
+
+
+@given(st.lists(st.tuples(st.integers(1, 1000), st.integers(0, 200000),
+                          st.sampled_from([0, 1, None]),
+                          st.sampled_from(["", "occlusion", "leak", "clear"])),
+                min_size=1, max_size=30))
+def test_write_then_read_round_trips(rows):
+    t = 0
+    full = []
+    for dt, pa, conn, label in rows:
+        t += dt
+        full.append((t, pa, conn, label))
+    buf = io.StringIO()
+    meta = {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": [[0, 1.0]], "reservoir_u": 300}
+    trace.write(buf, meta, full)
+    tr = trace.parse(buf.getvalue().splitlines())
+    assert tr.meta == meta
+    assert tr.t_ms == [r[0] for r in full]
+    assert tr.pressure_pa == [r[1] for r in full]
+    assert tr.connector == [r[2] for r in full]
+    assert tr.labels == [(r[0], r[3]) for r in full if r[3]]
+
+
+def test_every_adc_count_survives_the_kpa_text_round_trip():
+    for counts in range(4096):
+        text = tracefile.fmt_kpa(tracefile.counts_to_pa(counts))
+        assert pa_to_counts(tracefile.parse_kpa(text)) == counts
+        assert trace.kpa_to_pa(text) == tracefile.parse_kpa(text)
+
+
+def test_firmware_metadata_json_is_sorted_and_float_free():
+    meta = {"b": [1, tracefile.Raw("0.050")], "a": {"y": "s", "x": True}}
+    assert tracefile.dumps(meta) == '{"a": {"x": true, "y": "s"}, "b": [1, 0.050]}'
