@@ -291,3 +291,45 @@ def test_garbage_on_the_link_never_stops_the_firmware(board):
     assert "too_long" in errors and "too_short" in errors
     after = [f.body["t_ms"] for f in frames[answered():] if f.kind == proto.STATUS]
     assert len(after) >= 2 and after[-1] > after[0]  # still running after all of it
+
+
+def test_recorded_trace_replays_to_the_same_alarms(tmp_path, firmware):
+    """Record an occlusion from the running vboard with `monitor --record`, then
+    `pumpctl replay` the trace: the firmware raises the same alarm at the same time."""
+    import signal
+
+    scenario = tmp_path / "occlusion.json"
+    scenario.write_text(json.dumps({
+        "format": "pumpscenario/1", "name": "occlusion on the vboard",
+        "basal_u_per_h": [[0, 1.0]], "actions": [{"at": "0:10:00", "fault": "occlusion"}]}))
+    board = VBoardProcess(tmp_path / "flash.img", "--speed", "200", "--scenario", str(scenario))
+    trace_path = tmp_path / "rec.csv"
+    # Watch on the pty from before the flash, so the trace starts at the board's boot.
+    mon = MonitorProcess("--port", board.pty, "--status-ms", "5000", "--record", str(trace_path))
+    try:
+        mon.wait_stderr("connected to")
+        link = Link.open(board.url)
+        try:
+            assert Flasher(link, BOARDS["emu"].chunk).run(firmware).confirmed
+        finally:
+            link.close()
+        raised = None
+        deadline = time.monotonic() + 90
+        while raised is None:
+            f = mon.frame(max(0.1, deadline - time.monotonic()))
+            line = f["body"].get("line", "") if f["kind"] == "event" else ""
+            if " alarm kind=occlusion" in line and "state=raised" in line:
+                raised = int(line.split()[0])
+        for _ in range(3):
+            mon.status()
+        mon.proc.send_signal(signal.SIGINT)  # like Ctrl-C: the recording is closed cleanly
+        mon.finish()
+    finally:
+        mon.kill()
+        board.stop()
+    run = subprocess.run([*pumpctl_argv(), "replay", str(trace_path), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    alarms = json.loads(run.stdout)["alarms"]
+    assert [a["kind"] for a in alarms] == ["occlusion"]
+    assert abs(alarms[0]["t_ms"] - raised) <= 1000, (alarms, raised)

@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="amount the b key requests (default 0.5 U; the pump confirms)")
     p.add_argument("--key", type=Path, metavar="FILE",
                    help="device key (SEC-1) to sign commands with, when the board has one")
+    p.add_argument("--status-ms", type=int, metavar="MS",
+                   help="ask the board for a status frame every MS board-ms (telemetry command)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--count", type=int, metavar="N", help="stop after N status frames")
     p.set_defaults(func=run)
@@ -137,7 +139,10 @@ def run(args: argparse.Namespace) -> int:
             if recorder is not None:
                 recorder.on_status(frame.body)
         elif frame.kind == proto.EVENT:
-            view.events.append(str(frame.body.get("line", "")))
+            line = str(frame.body.get("line", ""))
+            view.events.append(line)
+            if recorder is not None:
+                recorder.on_event(line)
         elif frame.kind in (proto.RESPONSE, proto.ERROR):
             name = session.pending.pop(frame.seq, "?")
             if frame.kind == proto.ERROR:
@@ -156,8 +161,13 @@ def run(args: argparse.Namespace) -> int:
         live = Live(render(view, args.port), refresh_per_second=4, screen=False)
     try:
         with _keys() as fd, (live or contextlib.nullcontext()):
+            asked = None  # the link the telemetry rate was last asked on
             while True:
                 session.poll()
+                if args.status_ms and session.link is not None and asked is not session.link \
+                        and (session.signer.auth is not None or session.signer.key is None):
+                    session.command("telemetry", {"status_ms": args.status_ms})
+                    asked = session.link  # again after every reconnect
                 key = _key(fd)
                 if key == "q":
                     break
