@@ -102,9 +102,12 @@ class MonitorProcess:
 
 
 def read_trace(path: Path) -> tuple[dict, list[list[str]]]:
+    """Metadata and rows, after the project's own trace reader has accepted the file."""
+    from pumpctl import trace
+
+    trace.read(path)  # raises TraceError naming the line if the recording is malformed
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("# pumptrace/1 ")
-    assert lines[1] == "t_ms,pressure_kpa,connector,label"
+    assert lines[1] == "t_ms,pressure_kpa,connector,label,pulses"
     return json.loads(lines[0][len("# pumptrace/1 "):]), [r.split(",") for r in lines[2:]]
 
 
@@ -125,7 +128,7 @@ def test_json_frames_and_trace_recording(board, firmware, tmp_path):
     t = [int(r[0]) for r in rows]
     assert all(b - a == 100 for a, b in zip(t, t[1:], strict=False))  # every 100 ms sample
     assert all(0 <= float(r[1]) < 200 and r[2] == "1" and r[3] == "" for r in rows)
-    assert len(rows) >= 5
+    assert len(rows) >= 5 and meta["connector_fitted"] is True
     assert "recorded" in mon.err
 
 
@@ -197,12 +200,16 @@ def test_commands_from_the_host_get_responses(board):
 
 def test_trace_recorder_and_view_units(tmp_path):
     rec = TraceRecorder(tmp_path / "t.csv")
-    rec.on_status({"t_ms": 1000, "samples": [2047, 4095], "sample_ms": 100, "connector": 0})
+    rec.on_status({"t_ms": 1000, "samples": [2047, 4095], "sample_ms": 100, "connector": 0,
+                   "pulse_mu": 50, "rate_mu_h": 1000, "reservoir_mu": 200000})
+    rec.on_event("950 pulse src=basal total=50 res=199950")  # after its status frame
     rec.on_status({"t_ms": 100, "samples": [0], "sample_ms": 100, "connector": -1})  # reset
     rec.close()
-    _, rows = read_trace(tmp_path / "t.csv")
-    assert rows == [["900", "99.98", "0", ""], ["1000", "200.00", "0", ""],
-                    ["1100", "0.00", "", ""]]
+    meta, rows = read_trace(tmp_path / "t.csv")
+    assert (meta["pulse_u"], meta["basal_u_per_h"], meta["reservoir_u"]) == (0.05, [[0, 1.0]],
+                                                                             200.0)
+    assert rows == [["900", "99.976", "0", "", ""], ["1000", "200.000", "0", "", "1"],
+                    ["1100", "0.000", "", "", ""]]
     assert counts_to_kpa(4095) == 200.0
     assert sparkline([0, 1, 2, 3]) == "▁▃▆█" and sparkline([]) == ""  # min lowest, max top
     view = PumpView()
