@@ -340,3 +340,38 @@ def test_recorded_trace_replays_to_the_same_alarms(tmp_path, firmware):
     alarms = json.loads(run.stdout)["alarms"]
     assert [a["kind"] for a in alarms] == ["occlusion"]
     assert abs(alarms[0]["t_ms"] - raised) <= 1000, (alarms, raised)
+
+
+def test_trace_played_into_the_vboard_raises_the_replay_alarms(tmp_path, firmware):
+    """`vboard --trace`: a trace drives the sensor of the running board (open loop, sped
+    up); the flashed firmware raises the alarm `pumpctl replay` finds, at the same time."""
+    scenario = tmp_path / "occlusion.json"
+    scenario.write_text(json.dumps({
+        "format": "pumpscenario/1", "name": "occlusion", "duration": "0:40",
+        "basal_u_per_h": [[0, 1.0]], "actions": [{"at": "0:10:00", "fault": "occlusion"}]}))
+    trace_path = tmp_path / "occlusion.csv"
+    done = subprocess.run([*pumpctl_argv(), "record", str(scenario), str(trace_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    replay = subprocess.run([*pumpctl_argv(), "replay", str(trace_path), "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stderr
+    expected = [(a["kind"], a["t_ms"]) for a in json.loads(replay.stdout)["alarms"]]
+    assert expected and expected[0][0] == "occlusion"
+    board = flashed_board(tmp_path / "flash.img", firmware, "--trace", str(trace_path))
+    frames: list[proto.Frame] = []
+    session = Session(board.url, frames.append, lambda note: None)
+    try:
+        seen: list[tuple[str, int]] = []
+        deadline = time.monotonic() + 90
+        while not seen and time.monotonic() < deadline:
+            session.poll()
+            for f in frames:
+                line = f.body.get("line", "") if f.kind == proto.EVENT else ""
+                if " alarm kind=" in line and "state=raised" in line:
+                    t, _, kind = line.split(" ", 3)[:3]
+                    seen.append((kind.split("=")[1], int(t)))
+    finally:
+        session.close()
+        board.stop()
+    assert seen[:1] == expected[:1]

@@ -18,6 +18,7 @@ from pump.protocol import Auth
 from pump.sched import Task
 
 from boards import hal
+from boards.emu import tracefile
 from boards.emu.board import EmuBoard
 from boards.emu.plant import FAULTS
 from boards.emu.runner import ScenarioDriver
@@ -73,6 +74,13 @@ def serve(cfg):
     board = EmuBoard(scenario, sink, cfg.speed)
     board.clock.end = None  # in service there is no end of run
     board.link = StdioLink()
+    actions = scenario.actions
+    if cfg.trace is not None:
+        # Open loop, as `pumpctl replay`: the sensor and connector read the trace.
+        rows = tracefile._Rows(cfg.trace)
+        board.pressure = tracefile.TracePressure(rows, board.clock)
+        board.connector = tracefile.TraceConnector(rows, board.clock, scenario.connector_fitted)
+        actions = [a for a in actions if a.kind in ("command", "press")]
     # Durable state on the board's own littlefs flash: it survives soft resets,
     # power cycles of the vboard and re-flashing (REL-1).
     import os
@@ -92,7 +100,7 @@ def serve(cfg):
     sink.host = host
     app.hooks.append(host.tick)
     # The scenario's timed actions (faults, presses, commands) play in real time.
-    driver = ScenarioDriver(board, scenario.actions)
+    driver = ScenarioDriver(board, actions)
     driver.app = app
     app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
     try:
