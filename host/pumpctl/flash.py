@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,7 @@ BOARDS = {
     "stm32": BoardSpec("stm32", "armv7emsp", ("stm32_pyboard.py", *REAL_BOARD_FILES), 1024),
 }
 # Emulator plumbing that runs before the flash is mounted: never shipped.
+MAX_INFLATE = 48 * 1024  # larger files go uncompressed: the board inflates in RAM
 HOST_ONLY = {"boards/emu/vboot.py", "boards/emu/blockdev.py"}
 
 
@@ -206,6 +208,7 @@ class Flasher:
                  key: bytes | None = None):
         self.link = link
         self.key = key  # SEC-1 device key: signs maintenance, provisioned if the board has none
+        self.inflate = False  # the board's agent can inflate zlib streams (I op)
         self.repl = RawRepl(link)
         self.chunk = chunk
         self.progress = progress or (lambda done, total, name: None)
@@ -230,7 +233,7 @@ class Flasher:
     def _listing(self, top: str) -> dict[str, str]:
         return {path: sha for path, _size, sha in ast.literal_eval(self._op("V", top))}
 
-    def _send(self, files: list[tuple[str, bytes]], total: int = 0) -> None:
+    def _send(self, files: list[tuple[str, bytes]], show: bool = False) -> int:
         """Upload files as one pipelined stream of agent lines.
 
         Each line sent has one expected reply (W -> "R", chunk -> "A", last
@@ -241,12 +244,19 @@ class Flasher:
         lines: list[tuple[bytes, list[str], int]] = []  # (line, replies expected, data bytes)
         for path, data in files:
             sha = "=" + hashlib.sha256(data).hexdigest() + " " + path
-            lines.append((f"W {path} {len(data)}\n".encode(), ["R"] if data else ["R", sha], 0))
-            for i in range(0, len(data), self.chunk):
-                piece = data[i : i + self.chunk]
-                last = i + self.chunk >= len(data)
+            payload = self._deflate(data)
+            if payload is not None:
+                header = f"Z {path} {len(data)} {len(payload)}\n"
+            else:
+                payload = data
+                header = f"W {path} {len(data)}\n"
+            lines.append((header.encode(), ["R"] if payload else ["R", sha], 0))
+            for i in range(0, len(payload), self.chunk):
+                piece = payload[i : i + self.chunk]
+                last = i + self.chunk >= len(payload)
                 expect = ["A", sha] if last else ["A"]
                 lines.append((base64.b64encode(piece) + b"\n", expect, len(piece)))
+        total = sum(n for _, _, n in lines) if show else 0  # bytes over the link
         budget = 2 * (len(base64.b64encode(bytes(self.chunk))) + 1) + 256
         in_flight: list[tuple[int, list[str], int]] = []
         sent = done = 0
@@ -271,6 +281,15 @@ class Flasher:
                 self.progress(done, total, "upload")
             if not expect:
                 in_flight.pop(0)
+        return sum(n for _, _, n in lines)
+
+    def _deflate(self, data: bytes) -> bytes | None:
+        """zlib stream (4 KiB window: small boards inflate it) if worth it, else None."""
+        if not self.inflate or not 256 <= len(data) <= MAX_INFLATE:
+            return None
+        z = zlib.compressobj(9, zlib.DEFLATED, 12)
+        packed = z.compress(data) + z.flush()
+        return packed if len(packed) < len(data) * 9 // 10 else None
 
     # -- steps ---------------------------------------------------------------------------
     def maintenance(self, timeout: float = 2.0) -> bool:
@@ -333,6 +352,7 @@ class Flasher:
         self.enter_repl(soft_reset=not (report.maintenance or self.at_prompt))
         agent = AGENT.read_text().replace("CHUNK = 4096", f"CHUNK = {self.chunk}")
         self.repl.exec_start(agent.encode())
+        self.inflate = self._op("I") == "z"
         self._update(fw, report)
         self._op("Q")
         self.repl.exec_end()
@@ -381,9 +401,8 @@ class Flasher:
             else:
                 to_send.append(f)
                 report.sent.append(f.path)
-        report.bytes_sent = sum(len(f.data) for f in to_send)
-        self.progress(0, report.bytes_sent, "upload")
-        self._send([(f"{base}/{f.path}", f.data) for f in to_send], report.bytes_sent)
+        report.bytes_sent = self._send([(f"{base}/{f.path}", f.data) for f in to_send],
+                                       show=True)
         # Verify the whole slot as the board sees it before it may boot.
         check = self._listing(base)
         if check != want:

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if report.unchanged:
         what = f"unchanged ({len(report.kept)} files verified)"
     else:
-        what = (f"{len(report.sent)} sent ({report.bytes_sent} bytes), {len(report.copied)} "
+        what = (f"{len(report.sent)} sent ({report.bytes_sent} bytes on the link), {len(report.copied)} "
                 f"copied on the board, {len(report.kept)} kept")
     print(f"flash: build {report.build_id} in slot {report.slot}: {what}; "
           f"{report.seconds:.2f} s" + ("; confirmed running" if report.confirmed else ""))
