@@ -63,12 +63,13 @@ class BoardSpec:
     march: str  # mpy-cross -march (native code emitter)
     board_files: tuple[str, ...]  # paths under firmware/boards/, globs allowed
     chunk: int  # bytes per acknowledged chunk (a board's USB/UART buffers)
+    window: int = 2  # chunks in flight before waiting for an acknowledgement
 
 
 # What every real board imports besides its own module (docs/boards.md).
 REAL_BOARD_FILES = ("device.py", "drivers/*.py")
 BOARDS = {
-    "emu": BoardSpec("emu", "x64", ("emu/*.py",), 4096),
+    "emu": BoardSpec("emu", "x64", ("emu/*.py",), 4096, 8),  # the relay buffers any amount
     "rp2": BoardSpec("rp2", "armv6m", ("rp2_pico.py", *REAL_BOARD_FILES), 1024),
     "esp32": BoardSpec("esp32", "xtensawin", ("esp32_devkit.py", *REAL_BOARD_FILES), 1024),
     "stm32": BoardSpec("stm32", "armv7emsp", ("stm32_pyboard.py", *REAL_BOARD_FILES), 1024),
@@ -205,8 +206,9 @@ class Flasher:
     """One flash session over an open Link; ``run`` does it all."""
 
     def __init__(self, link: Link, chunk: int, progress: Progress | None = None,
-                 key: bytes | None = None):
+                 key: bytes | None = None, window: int = 2):
         self.link = link
+        self.window = window
         self.key = key  # SEC-1 device key: signs maintenance, provisioned if the board has none
         self.inflate = False  # the board's agent can inflate zlib streams (I op)
         self.repl = RawRepl(link)
@@ -257,7 +259,7 @@ class Flasher:
                 expect = ["A", sha] if last else ["A"]
                 lines.append((base64.b64encode(piece) + b"\n", expect, len(piece)))
         total = sum(n for _, _, n in lines) if show else 0  # bytes over the link
-        budget = 2 * (len(base64.b64encode(bytes(self.chunk))) + 1) + 256
+        budget = self.window * (len(base64.b64encode(bytes(self.chunk))) + 1) + 256
         in_flight: list[tuple[int, list[str], int]] = []
         sent = done = 0
         while sent < len(lines) or in_flight:

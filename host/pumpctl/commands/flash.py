@@ -60,15 +60,16 @@ def run(args: argparse.Namespace) -> int:
     bar, progress = _progress_bar(not args.quiet and sys.stderr.isatty())
     try:
         with bar:
-            report = Flasher(link, BOARDS[args.board].chunk, progress, key).run(
+            spec = BOARDS[args.board]
+            report = Flasher(link, spec.chunk, progress, key, spec.window).run(
                 fw, reset=not args.no_reset)
     finally:
         link.close()
     if report.unchanged:
         what = f"unchanged ({len(report.kept)} files verified)"
     else:
-        what = (f"{len(report.sent)} sent ({report.bytes_sent} bytes on the link), {len(report.copied)} "
-                f"copied on the board, {len(report.kept)} kept")
+        what = (f"{len(report.sent)} sent ({report.bytes_sent} bytes on the link), "
+                f"{len(report.copied)} copied on the board, {len(report.kept)} kept")
     print(f"flash: build {report.build_id} in slot {report.slot}: {what}; "
           f"{report.seconds:.2f} s" + ("; confirmed running" if report.confirmed else ""))
     return 0
