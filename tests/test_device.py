@@ -1,13 +1,15 @@
 """The real-board runner (boards/device.py) on a board of fake drivers, under CPython.
 
 What is checked is the wiring the MCU would run: the app boots with a journal in the
-board's storage root, the hardware watchdog starts on the first feed and is fed while
-the critical tasks run, and stops being fed when one of them hangs (SCH-1).
+board's storage root, events and status go out as protocol frames over the link, the
+host can put it in maintenance, the hardware watchdog starts on the first feed and is
+fed while the critical tasks run, and stops being fed when one of them stops (SCH-1).
 """
 
 from boards import device, hal
 from boards.drivers.board import HardwareBoard
 from boards.drivers.watchdog import GatedWatchdog
+from pump import protocol
 from pump.ticks import TICKS_MASK, ticks_diff
 
 
@@ -38,15 +40,14 @@ class Motor(hal.Motor):
 
 
 class Pressure(hal.PressureSensor):
-    """A live idle line: a couple of counts of ADC noise (a constant reading is a stuck
-    sensor, which the firmware rightly alarms on, SEN-1)."""
+    """A working sensor at rest: a low reading with a count or two of ADC noise."""
 
     def __init__(self):
         self.n = 0
 
     def read_raw(self):
         self.n += 1
-        return 40 + (self.n * 7) % 5 - 2
+        return 40 + (self.n * 7) % 3
 
 
 class Button(hal.Button):
@@ -82,15 +83,28 @@ class Battery(hal.Battery):
 class Link(hal.Link):
     def __init__(self):
         self.out = bytearray()
+        self.inp = bytearray()
 
     def any(self):
-        return 0
+        return len(self.inp)
 
     def readinto(self, buf):
-        return 0
+        n = min(len(buf), len(self.inp))
+        buf[:n] = self.inp[:n]
+        del self.inp[:n]
+        return n
 
     def write(self, data):
         self.out += data
+
+    def frames(self):
+        """What the host sees: the decoded frames written so far."""
+        items = protocol.FrameReader(keep_text=False).feed(bytes(self.out))
+        return [item for tag, item in items if tag == "frame"]
+
+    def events(self):
+        return "".join(f.body["line"] + "\n" for f in self.frames()
+                       if f.kind == protocol.EVENT)
 
 
 class Wdt:
@@ -118,9 +132,22 @@ def test_device_boots_with_journal_and_feeds_watchdog_while_tasks_run(tmp_path):
     for _ in range(100):
         app.sched.step()
     assert wdt.feeds == 100
-    assert (tmp_path / "state.jnl").is_file()  # the journal is on the board's storage
-    log = board.link.out.decode()
+    assert (tmp_path / "data" / "state.jnl").is_file()  # the journal is on the board's storage
+    log = board.link.events()
     assert " boot board=fake " in log and "alarm" not in log
+    assert any(f.kind == protocol.STATUS for f in board.link.frames())
+
+
+def test_host_can_put_the_device_in_maintenance(tmp_path):
+    board, clock, _ = make(tmp_path)
+    app = device.build(board)
+    app.boot(board.boot_reason)
+    app.sched.running = True
+    board.link.inp += protocol.encode(protocol.COMMAND, 1, {"cmd": "maintenance"})
+    for _ in range(5):
+        app.sched.step()
+    assert not app.sched.running  # the loop would return: the REPL is free for a flash
+    assert "mode=maintenance" in board.link.events()
 
 
 def test_watchdog_stops_feeding_when_a_critical_task_stops_running(tmp_path):
@@ -149,7 +176,7 @@ def test_watchdog_reset_boot_raises_the_watchdog_alarm(tmp_path):
     board, _, _ = make(tmp_path, boot_reason="watchdog")
     app = device.build(board)
     app.boot(board.boot_reason)
-    assert "kind=watchdog" in board.link.out.decode()
+    assert "kind=watchdog" in board.link.events()
 
 
 def test_fat_storage_is_refused_with_the_journal_alarm(tmp_path):
@@ -157,5 +184,5 @@ def test_fat_storage_is_refused_with_the_journal_alarm(tmp_path):
     app = device.build(board)
     app.boot(board.boot_reason)
     app.raise_alarm("journal", clock.ticks_ms(), "storage=fat")  # what device.run does
-    assert "kind=journal" in board.link.out.decode()
+    assert "kind=journal" in board.link.events()
     assert app.alarms.blocks_delivery()

@@ -3,7 +3,8 @@
 - The full firmware runs the 72 h scenario with `-X heapsize=64K` and writes the same event
   log as with the default heap.
 - The control path (control and supervisor tasks) leaves no garbage per scheduler step in
-  steady state, measured with gc.mem_alloc and automatic GC off (tools/mem_probe.py).
+  steady state, measured with gc.mem_alloc and automatic GC off (tools/mem_probe.py); what
+  the emulated hardware (the plant model) allocates inside driver calls is taken out.
 `make bench` (tools/bench_memory.py) prints the figures: smallest heap, bytes per step.
 """
 
@@ -37,7 +38,7 @@ def run(bundle, events, *options):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the core needs about 116 KB of heap for this run "
+@pytest.mark.xfail(strict=True, reason="the firmware needs about 172 KB of heap for this run "
                    "(make bench); remove this mark once it fits in 64 KB")
 def test_72h_scenario_runs_in_a_64k_heap(bundle, tmp_path):
     small = run(bundle, tmp_path / "small.txt", "-X", "heapsize=" + HEAP_TARGET)

@@ -9,7 +9,8 @@ that `make build BOARD=emu` makes:
   growth the GC must reclaim; target 0 on the control path) and gross bytes
   (micropython.mem_total, which also counts the frames the VM takes from the
   heap and frees on return for functions with more than 11 state slots);
-  steps that emit an event line (telemetry) are counted apart.
+  steps that emit an event line (telemetry) are counted apart, and so is the garbage made
+  inside the emulated hardware (plant model, virtual clock: silicon on a real board).
 
     python tools/bench_memory.py [--scenario scenarios/three_days.json]
 """
@@ -197,15 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  bytes per scheduler step, steady state ({hours:.0f} h after a"
           f" {PROBE_WARMUP_MS // 60000} min warm-up):")
     print(f"  {'task':<11} {'steps':>8} {'garbage':>8} {'max':>5} {'gross':>8}"
-          f" {'events':>7} {'garbage':>8} {'gross':>8}")
+          f" {'events':>7} {'garbage':>8} {'gross':>8} {'emulated hw':>12}")
     print(f"  {'':<11} {'(quiet)':>8} {'/step':>8} {'':>5} {'/step':>8}"
-          f" {'steps':>7} {'/event':>8} {'/event':>8}")
+          f" {'steps':>7} {'/event':>8} {'/event':>8} {'garbage':>12}")
     control = {"quiet": 0, "garbage": 0, "events": 0, "event_garbage": 0}
     for t in report["tasks"]:
         print(f"  {t['name']:<11} {t['quiet']:>8} {per_step(t['quiet_garbage'], t['quiet'])}"
               f" {t['quiet_garbage_max']:>5} {per_step(t['quiet_bytes'], t['quiet'])}"
               f" {t['event_steps']:>7} {per_step(t['event_garbage'], t['event_steps'])}"
-              f" {per_step(t['event_bytes'], t['event_steps'])}")
+              f" {per_step(t['event_bytes'], t['event_steps'])}"
+              f" {t['hardware_garbage']:>12}")
         if t["name"] in CONTROL_PATH:
             control["quiet"] += t["quiet"]
             control["garbage"] += t["quiet_garbage"]

@@ -23,6 +23,10 @@ class HardwareBoard(hal.Board):
         self.link = link
         self.storage_root = storage_root
         self.storage_safe = storage_safe  # False: the journal's file system is not power-loss safe
+        self.event_sink = None  # set to the host link's event(line): events go out framed
 
     def emit(self, line):
-        self.link.write(line.encode())
+        if self.event_sink is not None:
+            self.event_sink(line)
+        else:
+            self.link.write(line.encode())
