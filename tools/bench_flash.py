@@ -50,8 +50,8 @@ def wait_ready(port: str) -> None:
 def on_fresh_board(tmp: Path, name: str, endpoint: str, *argvs: list[str]) -> list[float]:
     board = VBoardProcess(tmp / f"{name}.img")
     port = board.url if endpoint == "socket" else board.pty
-    wait_ready(port)  # first boot (mkfs) is not part of either tool's time
     try:
+        wait_ready(port)  # first boot (mkfs) is not part of either tool's time
         return [timed([a.replace("PORT", port) for a in argv]) for argv in argvs]
     finally:
         board.stop()
