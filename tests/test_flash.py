@@ -48,13 +48,29 @@ def fw_src():
     return build("emu", compile_mpy=False)
 
 
-def flash(port: str, fw, cut_after: int | None = None):
-    link = CuttableLink.open(port) if cut_after is not None else Link.open(port)
+def flash(port: str, fw, cut_after: int | None = None, written: list | None = None):
+    """Flash ``fw``; pull the cable after ``cut_after`` bytes; count bytes into ``written``."""
+    link = CuttableLink.open(port)
     link.cut_after = cut_after
     try:
         return Flasher(link, CHUNK).run(fw)
     finally:
+        if written is not None:
+            written.append(link.written)
         link.close()
+
+
+@pytest.fixture(scope="module")
+def update_bytes(tmp_path_factory, fw_old, fw_src):
+    """Bytes a flash of fw_src writes to a board running fw_old (compression included)."""
+    b = VBoardProcess(tmp_path_factory.mktemp("count") / "flash.img")
+    try:
+        flash(b.url, fw_old)
+        written: list[int] = []
+        flash(b.url, fw_src, written=written)
+    finally:
+        b.stop()
+    return written[0]
 
 
 class CuttableLink(Link):
@@ -134,11 +150,10 @@ def test_new_build_goes_to_the_other_slot_sending_only_changes(board, fw_old, fw
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
 def test_cut_link_mid_transfer_leaves_the_old_firmware_bootable(board, fw_old, fw_src,
-                                                                 fraction):
+                                                                 update_bytes, fraction):
     flash(board.url, fw_old)
-    total = sum(len(f.data) for f in fw_src.files)
     with pytest.raises(PumpctlError):
-        flash(board.url, fw_src, cut_after=int(total * fraction))
+        flash(board.url, fw_src, cut_after=int(update_bytes * fraction))
     # Reconnect and reboot: the pointer still names the complete old slot.
     assert running_build(board.url, reset=True)["build"] == fw_old.build_id
     # And the next flash completes from wherever the cut left the spare slot.
@@ -147,13 +162,13 @@ def test_cut_link_mid_transfer_leaves_the_old_firmware_bootable(board, fw_old, f
     assert running_build(board.url)["build"] == fw_src.build_id
 
 
-def test_power_cut_mid_transfer_boots_old_firmware(tmp_path, fw_old, fw_src):
+def test_power_cut_mid_transfer_boots_old_firmware(tmp_path, fw_old, fw_src, update_bytes):
     image = tmp_path / "flash.img"
     b = VBoardProcess(image)
     try:
         flash(b.url, fw_old)
         with pytest.raises(PumpctlError):
-            flash(b.url, fw_src, cut_after=sum(len(f.data) for f in fw_src.files) // 2)
+            flash(b.url, fw_src, cut_after=update_bytes // 2)
     finally:
         b.stop()  # SIGKILL of the board process mid-agent: a power cut
     again = VBoardProcess(image)
@@ -196,3 +211,76 @@ def test_sources_with_empty_files_flash_and_run(board, fw_src):
     report = flash(board.url, fw_src)
     assert report.confirmed
     assert running_build(board.url)["build"] == fw_src.build_id
+
+
+def test_device_key_is_provisioned_then_required(board, fw_old, tmp_path):
+    """SEC-1: after `flash --key`, delivery commands and maintenance need signed frames,
+    replays are refused, and a reboot (new session nonce) kills recorded frames."""
+    from pumpctl.keys import Signer
+    from pumpctl.monitor import Session
+
+    key = bytes(range(32))
+    link = Link.open(board.url)
+    try:
+        assert Flasher(link, CHUNK, key=key).run(fw_old).confirmed
+    finally:
+        link.close()
+
+    def exchange(signer_key, lines=None):
+        frames: list = []
+        session = Session(board.url, frames.append, lambda note: None, signer_key)
+        try:
+            deadline = time.monotonic() + 15
+            session.poll()  # connect
+            while session.signer.auth is None and signer_key and time.monotonic() < deadline:
+                session.poll()
+            if lines is None:
+                seq = session.command("bolus", {"amount_u": 0.1})
+                line = None
+            else:
+                seq, line = 900, lines
+                session.link.write(line)
+            while time.monotonic() < deadline:
+                session.poll()
+                answer = [f for f in frames if f.seq == seq
+                          and f.kind in (proto.RESPONSE, proto.ERROR)]
+                if answer:
+                    return answer[0], session.signer
+        finally:
+            session.close()
+        raise AssertionError("no answer")
+
+    status = running_build(board.url)
+    assert len(status["nonce"]) == 16
+    unsigned, _ = exchange(None)
+    assert unsigned.kind == proto.ERROR and unsigned.body["error"] == "auth_required"
+    signed, signer = exchange(key)
+    assert signed.kind == proto.RESPONSE and signed.body["ok"]
+    recorded = signer.auth and proto.encode(proto.COMMAND, 900, {"cmd": "cancel_bolus"},
+                                            auth=signer.auth, counter=1)  # counter reused
+    replayed, _ = exchange(None, recorded)
+    assert replayed.body["error"] == "replayed"
+    forged = Signer(b"\x00" * 32)
+    forged.on_status(running_build(board.url))
+    bad, _ = exchange(None, forged.encode(900, {"cmd": "suspend", "args": {}}))
+    assert bad.body["error"] == "bad_auth"
+
+    for wrong, message in ((None, "pass --key"), (b"\x01" * 32, "bad_auth")):
+        link = Link.open(board.url)
+        try:
+            with pytest.raises(PumpctlError, match=message):
+                Flasher(link, CHUNK, key=wrong).run(fw_old)
+        finally:
+            link.close()
+    link = Link.open(board.url)
+    try:
+        again = Flasher(link, CHUNK, key=key).run(fw_old)  # the right key: maintenance, reset
+    finally:
+        link.close()
+    assert again.unchanged and again.confirmed
+    fresh = Signer(key)
+    fresh.on_status(running_build(board.url))
+    assert fresh.auth.nonce != signer.auth.nonce  # a new boot, a new session
+    stale, _ = exchange(None, proto.encode(proto.COMMAND, 900, {"cmd": "resume"},
+                                           auth=signer.auth, counter=99))
+    assert stale.body["error"] == "bad_auth"

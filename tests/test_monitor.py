@@ -102,9 +102,12 @@ class MonitorProcess:
 
 
 def read_trace(path: Path) -> tuple[dict, list[list[str]]]:
+    """Metadata and rows, after the project's own trace reader has accepted the file."""
+    from pumpctl import trace
+
+    trace.read(path)  # raises TraceError naming the line if the recording is malformed
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("# pumptrace/1 ")
-    assert lines[1] == "t_ms,pressure_kpa,connector,label"
+    assert lines[1] == "t_ms,pressure_kpa,connector,label,pulses"
     return json.loads(lines[0][len("# pumptrace/1 "):]), [r.split(",") for r in lines[2:]]
 
 
@@ -125,7 +128,7 @@ def test_json_frames_and_trace_recording(board, firmware, tmp_path):
     t = [int(r[0]) for r in rows]
     assert all(b - a == 100 for a, b in zip(t, t[1:], strict=False))  # every 100 ms sample
     assert all(0 <= float(r[1]) < 200 and r[2] == "1" and r[3] == "" for r in rows)
-    assert len(rows) >= 5
+    assert len(rows) >= 5 and meta["connector_fitted"] is True
     assert "recorded" in mon.err
 
 
@@ -197,12 +200,16 @@ def test_commands_from_the_host_get_responses(board):
 
 def test_trace_recorder_and_view_units(tmp_path):
     rec = TraceRecorder(tmp_path / "t.csv")
-    rec.on_status({"t_ms": 1000, "samples": [2047, 4095], "sample_ms": 100, "connector": 0})
+    rec.on_status({"t_ms": 1000, "samples": [2047, 4095], "sample_ms": 100, "connector": 0,
+                   "pulse_mu": 50, "rate_mu_h": 1000, "reservoir_mu": 200000})
+    rec.on_event("950 pulse src=basal total=50 res=199950")  # after its status frame
     rec.on_status({"t_ms": 100, "samples": [0], "sample_ms": 100, "connector": -1})  # reset
     rec.close()
-    _, rows = read_trace(tmp_path / "t.csv")
-    assert rows == [["900", "99.98", "0", ""], ["1000", "200.00", "0", ""],
-                    ["1100", "0.00", "", ""]]
+    meta, rows = read_trace(tmp_path / "t.csv")
+    assert (meta["pulse_u"], meta["basal_u_per_h"], meta["reservoir_u"]) == (0.05, [[0, 1.0]],
+                                                                             200.0)
+    assert rows == [["900", "99.976", "0", "", ""], ["1000", "200.000", "0", "", "1"],
+                    ["1100", "0.000", "", "", ""]]
     assert counts_to_kpa(4095) == 200.0
     assert sparkline([0, 1, 2, 3]) == "▁▃▆█" and sparkline([]) == ""  # min lowest, max top
     view = PumpView()
@@ -271,17 +278,100 @@ def test_garbage_on_the_link_never_stops_the_firmware(board):
             session.link.write(chunk)
         session.link.write(b"\n" + good)  # a clean frame after the garbage is still answered
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not any(
-                f.kind == proto.RESPONSE and f.seq == 500 for f in frames):
+
+        def answered() -> int | None:
+            for i, f in enumerate(frames):
+                if f.kind == proto.RESPONSE and f.seq == 500:
+                    return i
+            return None
+
+        while time.monotonic() < deadline and answered() is None:
             session.poll()
-        t0 = max(f.body["t_ms"] for f in frames if f.kind == proto.STATUS)
-        while time.monotonic() < deadline and max(
-                f.body["t_ms"] for f in frames if f.kind == proto.STATUS) <= t0:
+        # ... and status frames keep coming after it, with the clock moving on.
+        while time.monotonic() < deadline and sum(
+                1 for f in frames[(answered() or 0):] if f.kind == proto.STATUS) < 2:
             session.poll()
     finally:
         session.close()
     assert any(f.kind == proto.RESPONSE and f.seq == 500 and f.body["ok"] for f in frames)
     errors = [f.body["error"] for f in frames if f.kind == proto.ERROR]
     assert "too_long" in errors and "too_short" in errors
-    statuses = [f.body for f in frames if f.kind == proto.STATUS]
-    assert statuses[-1]["t_ms"] > t0  # still running after all of it
+    after = [f.body["t_ms"] for f in frames[answered():] if f.kind == proto.STATUS]
+    assert len(after) >= 2 and after[-1] > after[0]  # still running after all of it
+
+
+def test_recorded_trace_replays_to_the_same_alarms(tmp_path, firmware):
+    """Record an occlusion from the running vboard with `monitor --record`, then
+    `pumpctl replay` the trace: the firmware raises the same alarm at the same time."""
+    import signal
+
+    scenario = tmp_path / "occlusion.json"
+    scenario.write_text(json.dumps({
+        "format": "pumpscenario/1", "name": "occlusion on the vboard",
+        "basal_u_per_h": [[0, 1.0]], "actions": [{"at": "0:10:00", "fault": "occlusion"}]}))
+    board = VBoardProcess(tmp_path / "flash.img", "--speed", "200", "--scenario", str(scenario))
+    trace_path = tmp_path / "rec.csv"
+    # Watch on the pty from before the flash, so the trace starts at the board's boot.
+    mon = MonitorProcess("--port", board.pty, "--status-ms", "5000", "--record", str(trace_path))
+    try:
+        mon.wait_stderr("connected to")
+        link = Link.open(board.url)
+        try:
+            assert Flasher(link, BOARDS["emu"].chunk).run(firmware).confirmed
+        finally:
+            link.close()
+        raised = None
+        deadline = time.monotonic() + 90
+        while raised is None:
+            f = mon.frame(max(0.1, deadline - time.monotonic()))
+            line = f["body"].get("line", "") if f["kind"] == "event" else ""
+            if " alarm kind=occlusion" in line and "state=raised" in line:
+                raised = int(line.split()[0])
+        for _ in range(3):
+            mon.status()
+        mon.proc.send_signal(signal.SIGINT)  # like Ctrl-C: the recording is closed cleanly
+        mon.finish()
+    finally:
+        mon.kill()
+        board.stop()
+    run = subprocess.run([*pumpctl_argv(), "replay", str(trace_path), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    alarms = json.loads(run.stdout)["alarms"]
+    assert [a["kind"] for a in alarms] == ["occlusion"]
+    assert abs(alarms[0]["t_ms"] - raised) <= 1000, (alarms, raised)
+
+
+def test_trace_played_into_the_vboard_raises_the_replay_alarms(tmp_path, firmware):
+    """`vboard --trace`: a trace drives the sensor of the running board (open loop, sped
+    up); the flashed firmware raises the alarm `pumpctl replay` finds, at the same time."""
+    scenario = tmp_path / "occlusion.json"
+    scenario.write_text(json.dumps({
+        "format": "pumpscenario/1", "name": "occlusion", "duration": "0:40",
+        "basal_u_per_h": [[0, 1.0]], "actions": [{"at": "0:10:00", "fault": "occlusion"}]}))
+    trace_path = tmp_path / "occlusion.csv"
+    done = subprocess.run([*pumpctl_argv(), "record", str(scenario), str(trace_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    replay = subprocess.run([*pumpctl_argv(), "replay", str(trace_path), "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert replay.returncode == 0, replay.stderr
+    expected = [(a["kind"], a["t_ms"]) for a in json.loads(replay.stdout)["alarms"]]
+    assert expected and expected[0][0] == "occlusion"
+    board = flashed_board(tmp_path / "flash.img", firmware, "--trace", str(trace_path))
+    frames: list[proto.Frame] = []
+    session = Session(board.url, frames.append, lambda note: None)
+    try:
+        seen: list[tuple[str, int]] = []
+        deadline = time.monotonic() + 90
+        while not seen and time.monotonic() < deadline:
+            session.poll()
+            for f in frames:
+                line = f.body.get("line", "") if f.kind == proto.EVENT else ""
+                if " alarm kind=" in line and "state=raised" in line:
+                    t, _, kind = line.split(" ", 3)[:3]
+                    seen.append((kind.split("=")[1], int(t)))
+    finally:
+        session.close()
+        board.stop()
+    assert seen[:1] == expected[:1]

@@ -132,6 +132,13 @@ def test_authenticated_frames_forgery_and_replay_are_refused():
     assert P.FrameReader().feed(line)[0][1].code == P.E_AUTH  # no key on this side
 
 
+def test_a_frame_from_another_session_is_refused():
+    """The session nonce is signed: a frame recorded before a reboot is dead after it."""
+    old = P.encode(P.COMMAND, 1, {"cmd": "bolus"}, auth=P.Auth(KEY, b"boot-one"), counter=7)
+    assert P.FrameReader(auth=P.Auth(KEY, b"boot-one")).feed(old)[0][0] == "frame"
+    assert P.FrameReader(auth=P.Auth(KEY, b"boot-two")).feed(old)[0][1].code == P.E_AUTH
+
+
 class Device:
     """A DeviceLink with a recording handler, for the device-side properties."""
 

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests"), str(REPO / "host"), str(REPO / "firmware")]
 
 from pumpctl.flash import build  # noqa: E402
+from pumpctl.link import Link  # noqa: E402
 from vboard_helpers import VBoardProcess, pumpctl_argv  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -36,10 +37,21 @@ def timed(argv: list[str]) -> float:
     return elapsed
 
 
+def wait_ready(port: str) -> None:
+    """Until the fresh board has formatted its flash and shows the REPL prompt."""
+    link = Link.open(port)
+    try:
+        link.write(b"\r")
+        link.read_until(b">>> ", timeout=30)
+    finally:
+        link.close()
+
+
 def on_fresh_board(tmp: Path, name: str, endpoint: str, *argvs: list[str]) -> list[float]:
     board = VBoardProcess(tmp / f"{name}.img")
     port = board.url if endpoint == "socket" else board.pty
     try:
+        wait_ready(port)  # first boot (mkfs) is not part of either tool's time
         return [timed([a.replace("PORT", port) for a in argv]) for argv in argvs]
     finally:
         board.stop()
@@ -54,7 +66,8 @@ def write_tree(root: Path, fw) -> Path:
 
 def compare(tmp: Path, fw, endpoint: str, runs: int, extra: list[str]) -> tuple:
     """Median wall times: (pumpctl flash, mpremote fs cp -r, pumpctl re-flash unchanged)."""
-    tree = write_tree(tmp / f"tree-{endpoint}-{len(extra)}" / "fw", fw)
+    tmp = tmp / f"{endpoint}-{len(extra)}"  # every board below starts from a blank image
+    tree = write_tree(tmp / "tree" / "fw", fw)
     flash = [*pumpctl_argv(), "flash", "--port", "PORT", "--quiet", *extra]
     mpremote = [str(BIN / "mpremote"), "connect", "PORT", "fs", "cp", "-r", str(tree), ":"]
     ours, theirs, again = [], [], []

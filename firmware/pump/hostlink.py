@@ -27,6 +27,9 @@ _MAX_SAMPLES = const(50)  # pressure samples per status frame (5 s at 10 Hz)
 LINK_COMMANDS = ("status", "maintenance", "ping", "telemetry")
 MIN_STATUS_MS = const(100)
 MAX_STATUS_MS = const(3600000)
+# SEC-1: with a device key, every command that changes delivery or takes the
+# link away needs an authenticated frame; ping and status stay open (read-only).
+AUTH_REQUIRED = commands.NAMES + ("maintenance", "telemetry")
 
 
 class HostLink:
@@ -83,8 +86,12 @@ class HostLink:
             j += 1
         self._sample_index = app.pressure_index
         connector = app.board.connector
+        auth = self.dev.reader.auth
         return {
             "fw": VERSION,
+            # SEC-1: hosts sign commands for this boot's nonce ("" = no key, open link).
+            "nonce": _hex(auth.nonce) if auth is not None else "",
+            "ctr": auth.last_counter if auth is not None else 0,  # sign with a higher one
             "build": BUILD,
             "board": app.board.name,
             "t_ms": app.uptime.now_ms(),
@@ -137,3 +144,7 @@ class HostLink:
         self.maintenance = True
         self.dev.enabled = False  # the response still goes out; then silence
         app.sched.running = False
+
+
+def _hex(data):
+    return "".join("%02x" % b for b in data)

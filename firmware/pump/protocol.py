@@ -8,7 +8,7 @@ REPL it reaches by accident::
 
     header  ver:u8 kind:u8 flags:u8 seq:u16 len:u16   (little-endian)
     payload len bytes of UTF-8 JSON, always an object
-    auth    counter:u32 mac:16 bytes  (only when flags & FLAG_AUTH)
+    auth    counter:u32 mac:16 bytes  (only when flags & FLAG_AUTH; see Auth)
     crc     CRC-32 (IEEE, binascii.crc32) of everything before it, u32
 
 Every malformed frame gets an ERROR frame naming what is wrong (REL-2); the
@@ -131,19 +131,23 @@ def _same(a, b):
 
 
 class Auth:
-    """SEC-1 hook: HMAC-SHA256 over header+payload+counter, counter strictly increasing.
+    """SEC-1: HMAC-SHA256 over header + payload + counter + session nonce.
 
-    ``key`` is the per-device key provisioned at flash time. The receiver
-    refuses a counter not above the last accepted one (replay). Persisting
-    ``last_counter`` across resets is the caller's job (journal).
+    ``key`` is the per-device key provisioned at flash time. ``nonce`` is the
+    device's random session nonce, new at every boot and shown in its status
+    frames: a frame recorded in one session is refused in any other. Within a
+    session the receiver refuses a counter not above the last accepted one.
+    So nothing has to be persisted to stop replays.
     """
 
-    def __init__(self, key, last_counter=0):
+    def __init__(self, key, nonce=b"", last_counter=0):
         self.key = key
+        self.nonce = nonce
         self.last_counter = last_counter
 
     def tag(self, signed, counter):
-        return hmac_sha256(self.key, signed + struct.pack("<I", counter))[:16]
+        msg = signed + struct.pack("<I", counter) + self.nonce
+        return hmac_sha256(self.key, msg)[:16]
 
     def check(self, signed, counter, mac, seq):
         if not _same(self.tag(signed, counter), mac):

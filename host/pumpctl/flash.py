@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from pathlib import Path
 from . import proto
 from .errors import PumpctlError, UsageError
 from .firmware import FIRMWARE, REPO
+from .keys import Signer
 from .link import Link, LinkTimeout
 from .rawrepl import DeviceError, RawRepl, ReplError
 
@@ -61,17 +63,19 @@ class BoardSpec:
     march: str  # mpy-cross -march (native code emitter)
     board_files: tuple[str, ...]  # paths under firmware/boards/, globs allowed
     chunk: int  # bytes per acknowledged chunk (a board's USB/UART buffers)
+    window: int = 2  # chunks in flight before waiting for an acknowledgement
 
 
 # What every real board imports besides its own module (docs/boards.md).
 REAL_BOARD_FILES = ("device.py", "drivers/*.py")
 BOARDS = {
-    "emu": BoardSpec("emu", "x64", ("emu/*.py",), 4096),
+    "emu": BoardSpec("emu", "x64", ("emu/*.py",), 4096, 8),  # the relay buffers any amount
     "rp2": BoardSpec("rp2", "armv6m", ("rp2_pico.py", *REAL_BOARD_FILES), 1024),
     "esp32": BoardSpec("esp32", "xtensawin", ("esp32_devkit.py", *REAL_BOARD_FILES), 1024),
     "stm32": BoardSpec("stm32", "armv7emsp", ("stm32_pyboard.py", *REAL_BOARD_FILES), 1024),
 }
 # Emulator plumbing that runs before the flash is mounted: never shipped.
+MAX_INFLATE = 48 * 1024  # larger files go uncompressed: the board inflates in RAM
 HOST_ONLY = {"boards/emu/vboot.py", "boards/emu/blockdev.py"}
 
 
@@ -201,8 +205,12 @@ Progress = Callable[[int, int, str], None]  # (bytes done, bytes total, current 
 class Flasher:
     """One flash session over an open Link; ``run`` does it all."""
 
-    def __init__(self, link: Link, chunk: int, progress: Progress | None = None):
+    def __init__(self, link: Link, chunk: int, progress: Progress | None = None,
+                 key: bytes | None = None, window: int = 2):
         self.link = link
+        self.window = window
+        self.key = key  # SEC-1 device key: signs maintenance, provisioned if the board has none
+        self.inflate = False  # the board's agent can inflate zlib streams (I op)
         self.repl = RawRepl(link)
         self.chunk = chunk
         self.progress = progress or (lambda done, total, name: None)
@@ -227,7 +235,7 @@ class Flasher:
     def _listing(self, top: str) -> dict[str, str]:
         return {path: sha for path, _size, sha in ast.literal_eval(self._op("V", top))}
 
-    def _send(self, files: list[tuple[str, bytes]], total: int = 0) -> None:
+    def _send(self, files: list[tuple[str, bytes]], show: bool = False) -> int:
         """Upload files as one pipelined stream of agent lines.
 
         Each line sent has one expected reply (W -> "R", chunk -> "A", last
@@ -238,13 +246,20 @@ class Flasher:
         lines: list[tuple[bytes, list[str], int]] = []  # (line, replies expected, data bytes)
         for path, data in files:
             sha = "=" + hashlib.sha256(data).hexdigest() + " " + path
-            lines.append((f"W {path} {len(data)}\n".encode(), ["R"] if data else ["R", sha], 0))
-            for i in range(0, len(data), self.chunk):
-                piece = data[i : i + self.chunk]
-                last = i + self.chunk >= len(data)
+            payload = self._deflate(data)
+            if payload is not None:
+                header = f"Z {path} {len(data)} {len(payload)}\n"
+            else:
+                payload = data
+                header = f"W {path} {len(data)}\n"
+            lines.append((header.encode(), ["R"] if payload else ["R", sha], 0))
+            for i in range(0, len(payload), self.chunk):
+                piece = payload[i : i + self.chunk]
+                last = i + self.chunk >= len(payload)
                 expect = ["A", sha] if last else ["A"]
                 lines.append((base64.b64encode(piece) + b"\n", expect, len(piece)))
-        budget = 2 * (len(base64.b64encode(bytes(self.chunk))) + 1) + 256
+        total = sum(n for _, _, n in lines) if show else 0  # bytes over the link
+        budget = self.window * (len(base64.b64encode(bytes(self.chunk))) + 1) + 256
         in_flight: list[tuple[int, list[str], int]] = []
         sent = done = 0
         while sent < len(lines) or in_flight:
@@ -263,25 +278,38 @@ class Flasher:
                     raise DeviceError(f"{path}: the board wrote {got!r}, expected SHA-256 {sha}")
             elif got != want:
                 raise DeviceError(f"the board answered {got!r} during the upload, not {want!r}")
-            if want == "A":
+            if want == "A" and total:
                 done += n
                 self.progress(done, total, "upload")
             if not expect:
                 in_flight.pop(0)
+        return sum(n for _, _, n in lines)
+
+    def _deflate(self, data: bytes) -> bytes | None:
+        """zlib stream (4 KiB window: small boards inflate it) if worth it, else None."""
+        if not self.inflate or not 256 <= len(data) <= MAX_INFLATE:
+            return None
+        z = zlib.compressobj(9, zlib.DEFLATED, 12)
+        packed = z.compress(data) + z.flush()
+        return packed if len(packed) < len(data) * 9 // 10 else None
 
     # -- steps ---------------------------------------------------------------------------
     def maintenance(self, timeout: float = 2.0) -> bool:
         """Ask running firmware to suspend delivery and free the link.
 
+        First an open ``status`` request: its STATUS frame gives the session
+        nonce to sign ``maintenance`` with (SEC-1, when the board has a key).
         True: the firmware stopped. False: no firmware answered; ``at_prompt``
         tells whether a REPL prompt came back instead (then there is no need to
         wait, nor to soft reset before flashing).
         """
         self.at_prompt = False
         link = self.link
-        link.write(proto.encode(proto.COMMAND, 1, {"cmd": "maintenance", "args": {}}))
+        signer = Signer(self.key)
+        link.write(proto.encode(proto.COMMAND, 1, {"cmd": "status", "args": {}}))
         reader = proto.FrameReader()
         text = b""
+        sent = False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for kind, item in reader.feed(link.read_available()):
@@ -290,7 +318,19 @@ class Flasher:
                     if b">>> " in text or b"raw REPL" in text:
                         self.at_prompt = True
                         return False
-                if kind == "frame" and item.kind == proto.RESPONSE and item.seq == 1:
+                if kind != "frame":
+                    continue
+                if item.kind == proto.STATUS and not sent:
+                    signer.on_status(item.body)
+                    if item.body.get("nonce") and self.key is None:
+                        raise PumpctlError("the board has a device key: pass --key to flash it")
+                    link.write(signer.encode(2, {"cmd": "maintenance", "args": {}}))
+                    sent = True
+                    deadline = time.monotonic() + timeout
+                elif item.seq == 2 and item.kind == proto.ERROR:
+                    raise PumpctlError(f"the board refused maintenance: {item.body.get('error')} "
+                                       f"({item.body.get('detail')}); wrong --key?")
+                elif item.seq == 2 and item.kind == proto.RESPONSE:
                     if not item.body.get("ok"):
                         raise PumpctlError(f"the firmware refused maintenance: "
                                            f"{item.body.get('reason')}")
@@ -314,6 +354,7 @@ class Flasher:
         self.enter_repl(soft_reset=not (report.maintenance or self.at_prompt))
         agent = AGENT.read_text().replace("CHUNK = 4096", f"CHUNK = {self.chunk}")
         self.repl.exec_start(agent.encode())
+        self.inflate = self._op("I") == "z"
         self._update(fw, report)
         self._op("Q")
         self.repl.exec_end()
@@ -337,6 +378,7 @@ class Flasher:
                 report.unchanged = True
                 report.slot = active
                 report.kept = sorted(want)
+                self._provision_key()
                 return
         else:
             current = {}
@@ -361,9 +403,8 @@ class Flasher:
             else:
                 to_send.append(f)
                 report.sent.append(f.path)
-        report.bytes_sent = sum(len(f.data) for f in to_send)
-        self.progress(0, report.bytes_sent, "upload")
-        self._send([(f"{base}/{f.path}", f.data) for f in to_send], report.bytes_sent)
+        report.bytes_sent = self._send([(f"{base}/{f.path}", f.data) for f in to_send],
+                                       show=True)
         # Verify the whole slot as the board sees it before it may boot.
         check = self._listing(base)
         if check != want:
@@ -374,6 +415,17 @@ class Flasher:
             self._op("N", "/main.tmp", "/main.py")
         self._send([("/fw/active.tmp", staging.encode())])
         self._op("N", "/fw/active.tmp", "/fw/active")  # the atomic switch
+        self._provision_key()
+
+    def _provision_key(self) -> None:
+        """Write the device key to /data/key (kept across flashes) if it is not there."""
+        if self.key is None:
+            return
+        if self._op("H", "/data/key") == hashlib.sha256(self.key).hexdigest():
+            return
+        self._op("M", "/data")
+        self._send([("/data/key.tmp", self.key)])
+        self._op("N", "/data/key.tmp", "/data/key")
 
     def confirm(self, build_id: str, timeout: float = 15.0) -> bool:
         """Wait for a STATUS frame from the new build after the reset."""

@@ -15,14 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from . import proto
+from . import proto, trace
 from .errors import PumpctlError
+from .keys import Signer
 from .link import Link
 
 COUNTS_MAX = 4095  # boards/hal.py PressureSensor
 FULL_SCALE_PA = 200000
 SPARK = "▁▂▃▄▅▆▇█"
 PRIORITY_NAMES = {1: "low", 2: "medium", 3: "high"}
+
+
+def counts_to_pa(counts: int) -> int:
+    """ADC counts to Pa, rounded as the firmware's trace files do (boards/emu/tracefile.py)."""
+    return (counts * FULL_SCALE_PA + COUNTS_MAX // 2) // COUNTS_MAX
 
 
 def counts_to_kpa(counts: int) -> float:
@@ -64,7 +70,14 @@ class PumpView:
 
 
 class TraceRecorder:
-    """pumptrace/1: one metadata line, a CSV header, one row per pressure sample."""
+    """pumptrace/1 from telemetry: every pressure sample of every status frame, the
+    connector, and the motor pulses from the event frames (``pulses`` column).
+
+    Rows are written one status frame late: a pulse's event comes after the
+    status frame of its tick, and the row must already count it.
+    """
+
+    COLUMNS = ("t_ms", "pressure_kpa", "connector", "label", "pulses")
 
     def __init__(self, path: Path):
         self.path = path
@@ -72,27 +85,36 @@ class TraceRecorder:
         self.last_t: int | None = None
         self.offset = 0  # added to board time after a reset, so trace time never goes back
         self.rows = 0
+        self.pending: list[tuple[int, int, str]] = []  # (t_ms, counts, connector) not written
+        self.pulses: list[int] = []  # board t_ms + offset of pulses not yet in a row
 
     def _open(self, status: dict) -> None:
         sample_ms = status.get("sample_ms") or 100
+        pulse = status.get("pulse_mu")
+        rate = status.get("rate_mu_h")
+        reservoir = status.get("reservoir_mu")
         meta = {
             "sample_hz": round(1000 / sample_ms),
-            "pulse_u": status["pulse_mu"] / 1000 if isinstance(status.get("pulse_mu"), int)
-            else None,
-            "basal_u_per_h": None,
+            "pulse_u": pulse / 1000 if isinstance(pulse, int) and pulse > 0 else 0.05,
+            # The status frame carries the rate in force, not the whole profile.
+            "basal_u_per_h": [[0, rate / 1000 if isinstance(rate, int) else 0]],
+            "reservoir_u": reservoir / 1000 if isinstance(reservoir, int) and reservoir > 0
+            else 300,
+            "connector_fitted": status.get("connector", -1) in (0, 1),
             "recorded_from": {"board": status.get("board"), "fw": status.get("fw"),
-                              "build": status.get("build")},
+                              "build": status.get("build"), "t_ms": status.get("t_ms")},
         }
-        if isinstance(status.get("rate_mu_h"), int):
-            meta["basal_u_per_h"] = [[0, status["rate_mu_h"] / 1000]]
-        if isinstance(status.get("reservoir_mu"), int):
-            meta["reservoir_u"] = status["reservoir_mu"] / 1000
         try:
             self.f = open(self.path, "w", encoding="utf-8")
         except OSError as e:
             raise PumpctlError(f"--record: cannot write {self.path}: {e.strerror}") from None
-        self.f.write("# pumptrace/1 " + json.dumps(meta) + "\n")
-        self.f.write("t_ms,pressure_kpa,connector,label\n")
+        self.f.write(trace.meta_line(meta))
+        self.f.write(",".join(self.COLUMNS) + "\n")
+
+    def on_event(self, line: str) -> None:
+        t, _, rest = line.partition(" ")
+        if rest.startswith("pulse ") and t.isdigit():
+            self.pulses.append(int(t) + self.offset)
 
     def on_status(self, status: dict) -> None:
         samples = status.get("samples")
@@ -101,25 +123,35 @@ class TraceRecorder:
             return
         if self.f is None:
             self._open(status)
-        assert self.f is not None
+        self._write_pending()
         step = status.get("sample_ms") or 100
         connector = status.get("connector", -1)
         conn = "" if connector not in (0, 1) else str(connector)
         first = t_ms - (len(samples) - 1) * step + self.offset
-        if self.last_t is not None and first <= self.last_t:
+        newest = self.pending[-1][0] if self.pending else self.last_t
+        if newest is not None and first <= newest:
             # The board reset and its clock restarted: continue the trace's time line.
-            self.offset += self.last_t + step - first
+            self.offset += newest + step - first
         for k, counts in enumerate(samples):
-            if not isinstance(counts, int):
-                continue
-            t = t_ms - (len(samples) - 1 - k) * step + self.offset
-            self.f.write(f"{t},{counts_to_kpa(counts):.2f},{conn},\n")
+            if isinstance(counts, int):
+                t = t_ms - (len(samples) - 1 - k) * step + self.offset
+                self.pending.append((t, counts, conn))
+
+    def _write_pending(self) -> None:
+        assert self.f is not None
+        for t, counts, conn in self.pending:
+            n = sum(1 for p in self.pulses if p <= t)
+            self.pulses = [p for p in self.pulses if p > t]
+            pa = counts_to_pa(counts)
+            self.f.write(f"{t},{trace.pa_to_kpa(pa)},{conn},,{n or ''}\n")
             self.last_t = t
             self.rows += 1
+        self.pending = []
         self.f.flush()
 
     def close(self) -> None:
         if self.f is not None:
+            self._write_pending()
             self.f.close()
 
 
@@ -127,15 +159,14 @@ class Session:
     """A link to one board that reconnects by itself; frames go to ``on_frame``."""
 
     def __init__(self, port: str, on_frame: Callable[[proto.Frame], None],
-                 on_note: Callable[[str], None], auth: proto.Auth | None = None):
+                 on_note: Callable[[str], None], key: bytes | None = None):
         self.port = port
         self.on_frame = on_frame
         self.on_note = on_note
-        self.auth = auth
+        self.signer = Signer(key)
         self.link: Link | None = None
         self.reader = proto.FrameReader()
         self.seq = 0
-        self.counter = 0
         self.connected_once = False
         self.retry_at = 0.0
         self.last_frame = time.monotonic()
@@ -180,6 +211,8 @@ class Session:
         for kind, item in items:
             if kind == "frame":
                 self.last_frame = time.monotonic()
+                if item.kind == proto.STATUS:
+                    self.signer.on_status(item.body)
                 self.on_frame(item)
         return items
 
@@ -188,14 +221,7 @@ class Session:
         if self.link is None:
             raise PumpctlError("not connected")
         self.seq = (self.seq + 1) & 0xFFFF or 1
-        body = {"cmd": name, "args": args or {}}
-        if self.auth is not None:
-            self.counter += 1
-            line = proto.encode(proto.COMMAND, self.seq, body, auth=self.auth,
-                                counter=self.counter)
-        else:
-            line = proto.encode(proto.COMMAND, self.seq, body)
-        self.link.write(line)
+        self.link.write(self.signer.encode(self.seq, {"cmd": name, "args": args or {}}))
         self.pending[self.seq] = name
         return self.seq
 

@@ -33,7 +33,7 @@ class RawRepl:
         """Interrupt what runs, enter the raw REPL, optionally soft reset in it."""
         link = self.link
         link.write(b"\r\x03\x03")
-        link.drain(quiet=0.05, overall=2.0)
+        link.drain(quiet=0.03, overall=2.0)
         link.write(b"\r\x01")
         try:
             link.read_until(RAW_PROMPT, timeout=timeout)

@@ -79,6 +79,17 @@ def _set_raw(fd: int, isig: bool) -> None:
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
+def _board_child_setup() -> None:
+    """In the child: the pty becomes its controlling terminal, and it dies with the relay."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no orphaned boards
+    except (OSError, AttributeError):
+        pass
+
+
 class BoardProcess:
     """One life of the Unix-port process between two resets."""
 
@@ -92,7 +103,7 @@ class BoardProcess:
             stderr=slave,
             cwd=str(FIRMWARE_EMU),
             start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+            preexec_fn=_board_child_setup,
         )
         os.close(slave)
         os.set_blocking(self.master, False)

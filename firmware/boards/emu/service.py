@@ -12,16 +12,19 @@ import select
 import sys
 
 from pump.app import App
-from pump.hostlink import HostLink
+from pump.hostlink import AUTH_REQUIRED, HostLink
 from pump.journal import FileStore, Journal
+from pump.protocol import Auth
 from pump.sched import Task
 
 from boards import hal
+from boards.emu import tracefile
 from boards.emu.board import EmuBoard
 from boards.emu.plant import FAULTS
 from boards.emu.runner import ScenarioDriver
 from boards.emu.scenario import Scenario
 
+KEY_FILE = "key"  # /data/key: the device's SEC-1 key (raw bytes)
 DEFAULT_WORLD = {
     "format": "pumpscenario/1",
     "name": "vboard",
@@ -71,6 +74,13 @@ def serve(cfg):
     board = EmuBoard(scenario, sink, cfg.speed)
     board.clock.end = None  # in service there is no end of run
     board.link = StdioLink()
+    actions = scenario.actions
+    if cfg.trace is not None:
+        # Open loop, as `pumpctl replay`: the sensor and connector read the trace.
+        rows = tracefile._Rows(cfg.trace)
+        board.pressure = tracefile.TracePressure(rows, board.clock)
+        board.connector = tracefile.TraceConnector(rows, board.clock, scenario.connector_fitted)
+        actions = [a for a in actions if a.kind in ("command", "press")]
     # Durable state on the board's own littlefs flash: it survives soft resets,
     # power cycles of the vboard and re-flashing (REL-1).
     import os
@@ -81,11 +91,16 @@ def serve(cfg):
         pass
     journal = Journal(FileStore("/data"))
     app = App(board, scenario.settings, scenario.profile, scenario.start_tod, journal)
-    host = HostLink(app, board.link)
+    key = FileStore("/data").read(KEY_FILE)  # provisioned by `pumpctl flash --key`
+    if key:
+        auth = Auth(key, os.urandom(8))  # a new session nonce at every boot
+        host = HostLink(app, board.link, auth=auth, auth_required=AUTH_REQUIRED)
+    else:
+        host = HostLink(app, board.link)
     sink.host = host
     app.hooks.append(host.tick)
     # The scenario's timed actions (faults, presses, commands) play in real time.
-    driver = ScenarioDriver(board, scenario.actions)
+    driver = ScenarioDriver(board, actions)
     driver.app = app
     app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
     try:

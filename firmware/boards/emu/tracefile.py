@@ -100,7 +100,8 @@ class _Rows:
     """Reads the trace rows in time order; ``at(now)`` is the row in force at ``now``."""
 
     def __init__(self, path):
-        self.f = open(path)
+        # A path, or a file the vboard opened before its host filesystem went away.
+        self.f = open(path) if isinstance(path, str) else path
         self.f.readline()  # metadata (the host has checked it)
         names = self.f.readline().strip().split(",")
         self.i_p = names.index("pressure_kpa")

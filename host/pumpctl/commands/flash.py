@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from pathlib import Path
 
 from pumpctl.flash import BOARDS, Flasher, build
+from pumpctl.keys import load_key, new_key
 from pumpctl.link import Link
 
 
@@ -23,6 +25,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-mpy", action="store_true", help="ship .py sources instead of .mpy")
     p.add_argument("--no-reset", action="store_true", help="leave the board in the raw REPL")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    key = p.add_mutually_exclusive_group()
+    key.add_argument("--key", type=Path, metavar="FILE",
+                     help="device key (SEC-1): signs maintenance; provisioned if the board "
+                     "has none")
+    key.add_argument("--new-key", type=Path, metavar="FILE",
+                     help="create a random device key in FILE and provision it")
     p.set_defaults(func=run)
 
 
@@ -44,20 +52,24 @@ def _progress_bar(enabled: bool):
 
 
 def run(args: argparse.Namespace) -> int:
+    key = load_key(args.key) if args.key else None
     fw = build(args.board, compile_mpy=not args.no_mpy)
+    if args.new_key:
+        key = new_key(args.new_key)
     link = Link.open(args.port)
     bar, progress = _progress_bar(not args.quiet and sys.stderr.isatty())
     try:
         with bar:
-            report = Flasher(link, BOARDS[args.board].chunk, progress).run(
+            spec = BOARDS[args.board]
+            report = Flasher(link, spec.chunk, progress, key, spec.window).run(
                 fw, reset=not args.no_reset)
     finally:
         link.close()
     if report.unchanged:
         what = f"unchanged ({len(report.kept)} files verified)"
     else:
-        what = (f"{len(report.sent)} sent ({report.bytes_sent} bytes), {len(report.copied)} "
-                f"copied on the board, {len(report.kept)} kept")
+        what = (f"{len(report.sent)} sent ({report.bytes_sent} bytes on the link), "
+                f"{len(report.copied)} copied on the board, {len(report.kept)} kept")
     print(f"flash: build {report.build_id} in slot {report.slot}: {what}; "
           f"{report.seconds:.2f} s" + ("; confirmed running" if report.confirmed else ""))
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pumpctl import proto
 from pumpctl.errors import UsageError
+from pumpctl.keys import load_key
 from pumpctl.monitor import PRIORITY_NAMES, PumpView, Session, TraceRecorder, frame_json, sparkline
 
 KEYS_HELP = "keys: a = acknowledge alarm, b = request bolus, s = status now, q = quit"
@@ -29,6 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", type=Path, metavar="FILE", help="write a pumptrace/1 trace")
     p.add_argument("--bolus", type=float, default=0.5, metavar="U",
                    help="amount the b key requests (default 0.5 U; the pump confirms)")
+    p.add_argument("--key", type=Path, metavar="FILE",
+                   help="device key (SEC-1) to sign commands with, when the board has one")
+    p.add_argument("--status-ms", type=int, metavar="MS",
+                   help="ask the board for a status frame every MS board-ms (telemetry command)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--count", type=int, metavar="N", help="stop after N status frames")
     p.set_defaults(func=run)
@@ -134,7 +139,10 @@ def run(args: argparse.Namespace) -> int:
             if recorder is not None:
                 recorder.on_status(frame.body)
         elif frame.kind == proto.EVENT:
-            view.events.append(str(frame.body.get("line", "")))
+            line = str(frame.body.get("line", ""))
+            view.events.append(line)
+            if recorder is not None:
+                recorder.on_event(line)
         elif frame.kind in (proto.RESPONSE, proto.ERROR):
             name = session.pending.pop(frame.seq, "?")
             if frame.kind == proto.ERROR:
@@ -144,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
                 result = "ok" if frame.body.get("ok") else f"refused: {frame.body.get('reason')}"
                 note(f"{name}: {result}")
 
-    session = Session(args.port, on_frame, note)
+    session = Session(args.port, on_frame, note, load_key(args.key) if args.key else None)
     deadline = time.monotonic() + args.duration if args.duration else None
     live = None
     if not args.json and sys.stdout.isatty():
@@ -153,8 +161,13 @@ def run(args: argparse.Namespace) -> int:
         live = Live(render(view, args.port), refresh_per_second=4, screen=False)
     try:
         with _keys() as fd, (live or contextlib.nullcontext()):
+            asked = None  # the link the telemetry rate was last asked on
             while True:
                 session.poll()
+                if args.status_ms and session.link is not None and asked is not session.link \
+                        and (session.signer.auth is not None or session.signer.key is None):
+                    session.command("telemetry", {"status_ms": args.status_ms})
+                    asked = session.link  # again after every reconnect
                 key = _key(fd)
                 if key == "q":
                     break

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import tempfile
 import time
 from pathlib import Path
 
+from pumpctl import trace, traceplay
 from pumpctl.commands.run import check_scenario
 from pumpctl.errors import PumpctlError, UsageError
 from pumpctl.vboard import DEFAULT_FLASH_BYTES, VBoard, ensure_image
@@ -19,8 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--flash-size", type=int, default=DEFAULT_FLASH_BYTES // 1024,
                    metavar="KIB", help="size of a new flash image in KiB (default 2048)")
     p.add_argument("--speed", default="1", help="virtual time per real time (default 1)")
-    p.add_argument("--scenario", type=Path, help="scenario JSON handed to the emulated board")
-    p.add_argument("--trace", type=Path, help="sensor trace handed to the emulated board")
+    world = p.add_mutually_exclusive_group()
+    world.add_argument("--scenario", type=Path,
+                       help="the emulated world: pumpscenario/1 (plant model, timed faults)")
+    world.add_argument("--trace", type=Path,
+                       help="play a pumptrace/1 trace into the sensor instead of the plant "
+                       "(the pump is set up from the trace's metadata)")
     p.add_argument("--host", default="127.0.0.1", help="TCP address to listen on")
     p.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     p.add_argument("--heapsize", help="MicroPython heap, e.g. 192K (default: Unix port's)")
@@ -34,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--speed: expected a number, got {args.speed!r}") from None
     if speed <= 0:
         raise UsageError(f"--speed: must be positive, got {args.speed}")
-    if args.scenario is not None and args.scenario.is_file():
-        check_scenario(args.scenario)  # the firmware's own loader: errors name the field
     options = {"speed": args.speed}
     for key in ("scenario", "trace"):
         path = getattr(args, key)
@@ -43,10 +47,18 @@ def run(args: argparse.Namespace) -> int:
             if not path.is_file():
                 raise UsageError(f"--{key}: no such file: {path}")
             options[key] = str(path.resolve())
-    tmpdir = None
+    tmpdir = tempfile.TemporaryDirectory(prefix="vboard-")
+    if args.scenario is not None:
+        check_scenario(args.scenario)  # the firmware's own loader: errors name the field
+    if args.trace is not None:
+        # Checked here with line numbers; the pump is set up as `pumpctl replay` sets it up.
+        tr = trace.read(args.trace)
+        setup = Path(tmpdir.name) / "trace-setup.json"
+        setup.write_text(json.dumps(traceplay.scenario_for(tr)))
+        check_scenario(setup)
+        options["scenario"] = str(setup)
     image = args.flash
     if image is None:
-        tmpdir = tempfile.TemporaryDirectory(prefix="vboard-")
         image = Path(tmpdir.name) / "flash.img"
     created = ensure_image(image, args.flash_size * 1024)
     try:
@@ -66,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         board.serve()
     finally:
-        if tmpdir is not None:
-            tmpdir.cleanup()
+        tmpdir.cleanup()
     print(f"vboard: stopped after {time.monotonic() - t0:.1f} s, "
           f"{board.resets} soft resets", flush=True)
     return 0

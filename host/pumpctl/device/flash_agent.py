@@ -3,6 +3,9 @@
 #   V dir            -> repr([(relpath, size, sha256hex), ...]) of every file under dir
 #   W path size      -> "R", then one base64 line per chunk of <= CHUNK bytes, "A" after
 #                       each; "= sha256hex" once size bytes are written
+#   Z path size zsize -> as W, but the lines carry zsize bytes of a zlib stream that
+#                       inflates to size bytes (needs the deflate module: I says "z")
+#   I                -> "z" if this board can inflate, else "-"
 #   C src dst        -> copy on the board; "= sha256hex"
 #   H path           -> sha256hex of one file, or "-" if it does not exist
 #   G path           -> repr(text) of a small file, or "None" if it does not exist
@@ -19,6 +22,13 @@ from binascii import a2b_base64, hexlify
 from hashlib import sha256
 
 import micropython
+
+try:
+    import io
+
+    import deflate
+except ImportError:
+    deflate = None
 
 CHUNK = 4096  # replaced by the host
 IDLE_MS = 5000
@@ -100,6 +110,27 @@ def _write(path, size):
     return hexlify(h.digest()).decode()
 
 
+def _inflate(path, size, zsize):
+    zbuf = bytearray(zsize)
+    _say("R")
+    got = 0
+    while got < zsize:
+        _wait()
+        data = a2b_base64(_in.readline())
+        if not data or got + len(data) > zsize or len(data) > CHUNK:
+            raise ValueError("bad chunk for " + path)
+        zbuf[got:got + len(data)] = data
+        got += len(data)
+        _say("A")
+    data = deflate.DeflateIO(io.BytesIO(zbuf), deflate.ZLIB).read()
+    del zbuf
+    if len(data) != size:
+        raise ValueError(f"{path} inflates to {len(data)} bytes, not {size}")
+    with open(path, "wb") as f:
+        f.write(data)
+    return hexlify(sha256(data).digest()).decode()
+
+
 def _copy(src, dst):
     with open(src, "rb") as fi, open(dst, "wb") as fo:
         while True:
@@ -135,6 +166,10 @@ def _serve():
                     _say("= None")
             elif op == "W":
                 _say("= " + _write(args[1], int(args[2])))
+            elif op == "Z":
+                _say("= " + _inflate(args[1], int(args[2]), int(args[3])))
+            elif op == "I":
+                _say("= " + ("z" if deflate is not None else "-"))
             elif op == "C":
                 _say("= " + _copy(args[1], args[2]))
             elif op == "M":
