@@ -35,9 +35,10 @@ bench-flash: $(STAMP)
 
 # long property runs; the example database (.hypothesis/) is kept between runs
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=long POWERCUT_CUTS=1000 $(BIN)/python -m pytest -s --hypothesis-show-statistics \
-	  tests/test_stateful.py tests/test_bad_input.py tests/test_journal.py tests/test_delivery.py \
-	  tests/test_powercut.py
+	HYPOTHESIS_PROFILE=long POWERCUT_CUTS=1000 KILL_TRIALS=100 DIFF_EXAMPLES=200 $(BIN)/python -m pytest -s \
+	  --hypothesis-show-statistics tests/test_stateful.py tests/test_bad_input.py \
+	  tests/test_journal.py tests/test_delivery.py tests/test_protocol.py \
+	  tests/test_differential.py tests/test_powercut.py tests/test_kill.py
 
 # detection latency, missed insulin and false alarms on the plant model (docs/detection.md);
 # DETECT_BENCH_ARGS=--quick for the small profile

@@ -7,7 +7,7 @@ from boards.emu import plant
 from boards.emu.board import FlashStore
 from boards.emu.scenario import Scenario, load
 from emu import REPO
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pump import commands
 from pump.journal import STATE_NAME, Corrupt, Journal
@@ -49,6 +49,7 @@ def replaced(value, path, new):
 
 @given(st.data(), json_values)
 def test_damaged_scenario_gives_input_error_or_loads(data, garbage):
+    """(regression: an empty top-level key gave an error naming nothing, see test_scenario)"""
     path = data.draw(st.sampled_from(list(paths(DEFAULT))))
     raw = replaced(DEFAULT, path, garbage)
     try:
@@ -57,6 +58,7 @@ def test_damaged_scenario_gives_input_error_or_loads(data, garbage):
         assert e.where and e.message
 
 
+@example(blob=b"\x80")  # regression: a non-UTF-8 file crashed the loader
 @given(st.binary(max_size=300))
 def test_scenario_file_of_random_bytes(tmp_path_factory, blob):
     path = tmp_path_factory.mktemp("s") / "s.json"
@@ -85,6 +87,7 @@ def test_settings_file_of_random_bytes_falls_back_to_defaults(blob):
     assert settings.max_bolus == Settings().max_bolus
 
 
+@example(values={}, index=3, bit=5)  # regression: an upper-case CRC digit was accepted
 @given(st.dictionaries(st.sampled_from(["max_bolus_u", "pulse_u", "reservoir_u"]),
                        st.sampled_from([0.05, 1, 5, 25]), max_size=3),
        st.integers(0, 200), st.integers(0, 7))  # fmt: skip

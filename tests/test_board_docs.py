@@ -6,15 +6,18 @@ import pytest
 from standin_hw import board_module
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "boards.md"
-SECTIONS = {"rp2_pico": "## RP2040 Pico", "esp32_devkit": "## ESP32 DevKit",
-            "stm32_pyboard": "## STM32 pyboard"}
+SECTIONS = {
+    "rp2_pico": "## RP2040 Pico",
+    "esp32_devkit": "## ESP32 DevKit",
+    "stm32_pyboard": "## STM32 pyboard",
+}
 
 
 def wiring_table(heading):
     """{PINS key: PINS value} from the first table under ``heading``."""
     text = DOC.read_text()
-    section = text[text.index(heading):]
-    section = section[:section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    section = text[text.index(heading) :]
+    section = section[: section.find("\n## ", 1)] if "\n## " in section[1:] else section
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

@@ -51,19 +51,31 @@ class FakePin:
 
 # --- board selection ---------------------------------------------------------
 
-@pytest.mark.parametrize("platform, name", [("rp2", "rp2_pico"), ("esp32", "esp32_devkit"),
-                                            ("pyboard", "stm32_pyboard"), ("linux", "emu"),
-                                            ("darwin", "emu")])
+
+@pytest.mark.parametrize(
+    "platform, name",
+    [
+        ("rp2", "rp2_pico"),
+        ("esp32", "esp32_devkit"),
+        ("pyboard", "stm32_pyboard"),
+        ("linux", "emu"),
+        ("darwin", "emu"),
+    ],
+)
 def test_board_chosen_by_platform(platform, name):
     assert board_name(platform) == name
 
 
 # --- button -------------------------------------------------------------------
 
+
 def make_button(debounce_ms=30):
     clock, pin = FakeClock(start=TICKS_MASK - 50), FakePin(level=1)  # near the wrap on purpose
-    return DebouncedButton(pin, clock, trigger=3, active_low=True, debounce_ms=debounce_ms), \
-        pin, clock
+    return (
+        DebouncedButton(pin, clock, trigger=3, active_low=True, debounce_ms=debounce_ms),
+        pin,
+        clock,
+    )
 
 
 def test_button_ignores_bounce_until_level_is_stable():
@@ -107,11 +119,13 @@ def test_button_irq_only_records_the_edge():
 
 # --- stepper ------------------------------------------------------------------
 
+
 def make_stepper(steps_per_pulse=4):
     step, direction, enable = FakePin(0), FakePin(0), FakePin(1)
     sleeps = []
-    motor = StepDirStepper(step, direction, enable, sleeps.append,
-                           steps_per_pulse=steps_per_pulse, half_period_us=250)
+    motor = StepDirStepper(
+        step, direction, enable, sleeps.append, steps_per_pulse=steps_per_pulse, half_period_us=250
+    )
     step.writes.clear()
     enable.writes.clear()
     return motor, step, direction, enable, sleeps
@@ -137,14 +151,17 @@ def test_stepper_retract_moves_back():
     assert motor.position() == -6
 
 
-@pytest.mark.parametrize("kwargs, message", [({"steps_per_pulse": 0}, "steps_per_pulse"),
-                                             ({"half_period_us": 1}, "half_period_us")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"steps_per_pulse": 0}, "steps_per_pulse"), ({"half_period_us": 1}, "half_period_us")],
+)
 def test_stepper_rejects_bad_configuration(kwargs, message):
     with pytest.raises(ValueError, match=message):
         StepDirStepper(FakePin(), FakePin(), None, lambda us: None, **kwargs)
 
 
 # --- watchdog -----------------------------------------------------------------
+
 
 class FakeWdt:
     def __init__(self):
@@ -212,6 +229,7 @@ def test_watchdog_rewatch_changes_the_limit_and_bad_limit_is_refused():
 
 
 # --- analog, I2C, PWM, pins, link ---------------------------------------------
+
 
 class FakeAdc:
     def __init__(self, value):

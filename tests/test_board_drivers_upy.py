@@ -9,9 +9,13 @@ SCRIPT = Path(__file__).resolve().parent / "upy" / "drivers_run.py"
 
 
 def run(cmd):
-    result = subprocess.run(cmd + [str(SCRIPT)], capture_output=True, text=True,
-                            cwd=REPO / "firmware", env={"MICROPYPATH": str(REPO / "firmware"),
-                                                        "PYTHONPATH": str(REPO / "firmware")})
+    result = subprocess.run(
+        cmd + [str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        cwd=REPO / "firmware",
+        env={"MICROPYPATH": str(REPO / "firmware"), "PYTHONPATH": str(REPO / "firmware")},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 

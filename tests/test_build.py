@@ -32,8 +32,11 @@ def test_manifest_matches_the_files(bundles, board):
     assert manifest == manifests[board]
     assert manifest["format"] == "pump-bundle/1" and manifest["board"] == board
     listed = {f["path"] for f in manifest["files"]}
-    on_disk = {p.relative_to(out / board).as_posix() for p in (out / board).rglob("*")
-               if p.is_file() and p.name != "manifest.json"}
+    on_disk = {
+        p.relative_to(out / board).as_posix()
+        for p in (out / board).rglob("*")
+        if p.is_file() and p.name != "manifest.json"
+    }
     assert listed == on_disk
     for f in manifest["files"]:
         data = (out / board / f["path"]).read_bytes()
@@ -68,21 +71,28 @@ def test_each_bundle_holds_only_its_own_board(bundles):
 
 def test_bundle_runs_on_the_unix_port_and_wrong_arch_is_refused(bundles):
     out, _ = bundles
-    code = ("import sys\nsys.path.insert(0, '{}')\n"
-            "from boards.drivers.stepper import StepDirStepper\n"
-            "import pump.ticks\nprint(StepDirStepper.__name__, pump.ticks.ticks_diff(0, 5))\n")
+    code = (
+        "import sys\nsys.path.insert(0, '{}')\n"
+        "from boards.drivers.stepper import StepDirStepper\n"
+        "import pump.ticks\nprint(StepDirStepper.__name__, pump.ticks.ticks_diff(0, 5))\n"
+    )
     micropython = str(Path(sys.executable).parent / "micropython")
-    ok = subprocess.run([micropython, "-c", code.format(out / "emu")], capture_output=True,
-                        text=True, cwd="/")
+    ok = subprocess.run(
+        [micropython, "-c", code.format(out / "emu")], capture_output=True, text=True, cwd="/"
+    )
     assert ok.stdout.strip() == "StepDirStepper -5", ok.stderr
-    wrong = subprocess.run([micropython, "-c", code.format(out / "rp2")], capture_output=True,
-                           text=True, cwd="/")
+    wrong = subprocess.run(
+        [micropython, "-c", code.format(out / "rp2")], capture_output=True, text=True, cwd="/"
+    )
     assert "incompatible .mpy arch" in wrong.stdout + wrong.stderr
 
 
 def test_unknown_board_is_a_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "tools" / "build.py"), "pic32",
-                             "--out", str(tmp_path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "build.py"), "pic32", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1
     assert "unknown board 'pic32'" in result.stderr
 

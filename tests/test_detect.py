@@ -25,8 +25,17 @@ def counts(pa):
     return max(0, min(4095, round(pa * 4095 / 200000)))
 
 
-def run_signal(period_ms, tau_before, tau_after, onset_ms, duration_ms, bump=BUMP_PA,
-               noise=35, seed=1, first_ms=1000):
+def run_signal(
+    period_ms,
+    tau_before,
+    tau_after,
+    onset_ms,
+    duration_ms,
+    bump=BUMP_PA,
+    noise=35,
+    seed=1,
+    first_ms=1000,
+):
     """Pulses every ``period_ms``; each bump decays with tau_before (ms) before the onset and
     tau_after after it (0 = never, None = no bump at all). Returns (alarm kinds with time,
     pulse times)."""
@@ -43,8 +52,12 @@ def run_signal(period_ms, tau_before, tau_after, onset_ms, duration_ms, bump=BUM
             pass
         pa = BASE_PA + excess + rnd.gauss(0, noise)
         watch.sample(t, counts(pa))
-        for kind, flag in (("occlusion", watch.occluded()), ("disconnect", watch.disconnected()),
-                           ("leak", watch.leaking()), ("sensor", watch.sensor_fault() != OK)):
+        for kind, flag in (
+            ("occlusion", watch.occluded()),
+            ("disconnect", watch.disconnected()),
+            ("leak", watch.leaking()),
+            ("sensor", watch.sensor_fault() != OK),
+        ):
             if flag and kind not in seen:
                 seen[kind] = t
         if t >= first_ms and (t - first_ms) % period_ms == 0:
@@ -133,8 +146,7 @@ rates = st.sampled_from([50, 100, 300, 1000, 2000, 5000])
 @settings(max_examples=8)
 @given(st.integers(0, 2**32 - 1), rates)
 def test_property_no_alarm_on_nominal_plant_runs(seed, rate):
-    out = simulate(plantparams.sample(seed), seed, 12 * 3600000, rate,
-                   boluses=[(5 * 3600000, 60)])
+    out = simulate(plantparams.sample(seed), seed, 12 * 3600000, rate, boluses=[(5 * 3600000, 60)])
     assert out.alarms == []
 
 
@@ -143,8 +155,15 @@ def _onset_run(seed, rate, kind, kw, alarm, pulses_target):
     interval = 50 * 3600000 // rate
     onset = max(3600000, 8 * interval) + seed % interval
     onset -= onset % 100
-    out = simulate(params, seed, onset + interval * (pulses_target + 2) + 120000, rate,
-                   [(onset, kind, kw)], stop_on=alarm, after_ms=onset)
+    out = simulate(
+        params,
+        seed,
+        onset + interval * (pulses_target + 2) + 120000,
+        rate,
+        [(onset, kind, kw)],
+        stop_on=alarm,
+        after_ms=onset,
+    )
     hits = [t for k, t in out.alarms if k == alarm]
     assert hits, f"no {alarm} alarm: {out.alarms}"
     n = pulses_between(out.pulses_ms, onset, hits[0])

@@ -8,8 +8,11 @@ def lines(text, *kinds):
 
 
 def raised(text, kind):
-    return [e.t_ms for e in events(text) if e.kind == "alarm"
-            and e.fields.get("kind") == kind and e.fields.get("state") == "raised"]
+    return [
+        e.t_ms
+        for e in events(text)
+        if e.kind == "alarm" and e.fields.get("kind") == kind and e.fields.get("state") == "raised"
+    ]
 
 
 def pulses_between(text, start, end):
@@ -17,10 +20,18 @@ def pulses_between(text, start, end):
 
 
 def test_occlusion_stops_delivery_backs_off_and_resumes_after_ack():
-    app, text = run_inprocess(scenario(
-        duration="3:00", basal_u_per_h=[[0, 1.0]], plant={"sample": 8},
-        actions=[{"at": "1:00:00", "fault": "occlusion"}, {"at": "1:30:00", "fault": "clear"},
-                 {"at": "1:31:00", "command": "ack"}]))
+    app, text = run_inprocess(
+        scenario(
+            duration="3:00",
+            basal_u_per_h=[[0, 1.0]],
+            plant={"sample": 8},
+            actions=[
+                {"at": "1:00:00", "fault": "occlusion"},
+                {"at": "1:30:00", "fault": "clear"},
+                {"at": "1:31:00", "command": "ack"},
+            ],
+        )
+    )
     [t_alarm] = raised(text, "occlusion")
     assert 3600000 < t_alarm and pulses_between(text, 3600000, t_alarm) <= 3
     retract = [e for e in events(text) if e.kind == "retract"]
@@ -31,34 +42,57 @@ def test_occlusion_stops_delivery_backs_off_and_resumes_after_ack():
 
 
 def test_an_acknowledged_occlusion_that_stands_is_raised_again():
-    _, text = run_inprocess(scenario(
-        duration="3:00", basal_u_per_h=[[0, 2.0]], plant={"sample": 9},
-        actions=[{"at": "1:00:00", "fault": "occlusion"}, {"at": "1:20:00", "command": "ack"}]))
+    _, text = run_inprocess(
+        scenario(
+            duration="3:00",
+            basal_u_per_h=[[0, 2.0]],
+            plant={"sample": 9},
+            actions=[{"at": "1:00:00", "fault": "occlusion"}, {"at": "1:20:00", "command": "ack"}],
+        )
+    )
     alarms = raised(text, "occlusion")
     assert len(alarms) == 2
     assert pulses_between(text, 4800000, alarms[1]) <= 3
 
 
 def test_connector_switch_opening_alarms_within_a_second_and_clears_on_close():
-    _, text = run_inprocess(scenario(
-        duration="1:00", connector_fitted=True,
-        actions=[{"at": "0:20:00", "fault": "connector", "closed": False},
-                 {"at": "0:30:00", "fault": "connector", "closed": True}]))
+    _, text = run_inprocess(
+        scenario(
+            duration="1:00",
+            connector_fitted=True,
+            actions=[
+                {"at": "0:20:00", "fault": "connector", "closed": False},
+                {"at": "0:30:00", "fault": "connector", "closed": True},
+            ],
+        )
+    )
     [t] = raised(text, "disconnect")
     assert 1200000 <= t <= 1201000
-    cleared = [e.t_ms for e in events(text) if e.kind == "alarm"
-               and e.fields.get("state") == "cleared" and e.fields.get("kind") == "disconnect"]
+    cleared = [
+        e.t_ms
+        for e in events(text)
+        if e.kind == "alarm"
+        and e.fields.get("state") == "cleared"
+        and e.fields.get("kind") == "disconnect"
+    ]
     assert cleared and 1800000 <= cleared[0] <= 1801000
 
 
 def test_shower_length_planned_disconnect_raises_no_alarm_and_reports_missed_basal():
-    _, text = run_inprocess(scenario(
-        duration="2:00", connector_fitted=True, basal_u_per_h=[[0, 1.2]],
-        actions=[{"at": "0:30:00", "command": "planned_disconnect", "args": {"remind_min": 45}},
-                 {"at": "0:30:20", "fault": "disconnect"},
-                 {"at": "0:31:00", "fault": "connector", "closed": False},
-                 {"at": "0:50:00", "fault": "reconnect"},
-                 {"at": "0:50:00", "fault": "connector", "closed": True}]))
+    _, text = run_inprocess(
+        scenario(
+            duration="2:00",
+            connector_fitted=True,
+            basal_u_per_h=[[0, 1.2]],
+            actions=[
+                {"at": "0:30:00", "command": "planned_disconnect", "args": {"remind_min": 45}},
+                {"at": "0:30:20", "fault": "disconnect"},
+                {"at": "0:31:00", "fault": "connector", "closed": False},
+                {"at": "0:50:00", "fault": "reconnect"},
+                {"at": "0:50:00", "fault": "connector", "closed": True},
+            ],
+        )
+    )
     assert [e for e in events(text) if e.kind == "alarm"] == []
     ended = [e for e in events(text) if e.kind == "planned" and e.fields["state"] == "ended"]
     assert ended[0].fields["src"] == "connector"
@@ -69,25 +103,36 @@ def test_shower_length_planned_disconnect_raises_no_alarm_and_reports_missed_bas
 
 
 def test_a_forgotten_planned_disconnect_reminds_then_escalates():
-    _, text = run_inprocess(scenario(
-        duration="2:00",
-        actions=[{"at": "0:10:00", "command": "planned_disconnect", "args": {"remind_min": 20}}]))
+    _, text = run_inprocess(
+        scenario(
+            duration="2:00",
+            actions=[
+                {"at": "0:10:00", "command": "planned_disconnect", "args": {"remind_min": 20}}
+            ],
+        )
+    )
     alarm = [e for e in events(text) if e.kind == "alarm" and e.fields["kind"] == "reconnect"]
     assert alarm[0].t_ms == 1800000 and alarm[0].fields["prio"] == "medium"
     assert any(e.fields["state"] == "escalated" for e in alarm)
 
 
 def test_an_unplanned_disconnect_still_alarms():
-    _, text = run_inprocess(scenario(
-        duration="2:00", basal_u_per_h=[[0, 1.0]], plant={"sample": 3},
-        actions=[{"at": "1:00:00", "fault": "disconnect"}]))
+    _, text = run_inprocess(
+        scenario(
+            duration="2:00",
+            basal_u_per_h=[[0, 1.0]],
+            plant={"sample": 3},
+            actions=[{"at": "1:00:00", "fault": "disconnect"}],
+        )
+    )
     [t] = raised(text, "disconnect")
     assert pulses_between(text, 3600000, t) <= 5
 
 
 def test_a_stuck_sensor_raises_the_sensor_alarm():
-    _, text = run_inprocess(scenario(
-        duration="1:00", actions=[{"at": "0:30:00", "fault": "stuck"}]))
+    _, text = run_inprocess(
+        scenario(duration="1:00", actions=[{"at": "0:30:00", "fault": "stuck"}])
+    )
     [t] = raised(text, "sensor")
     assert 1800000 < t <= 1806000
     assert "fault=stuck" in text

@@ -103,8 +103,7 @@ class Link(hal.Link):
         return [item for tag, item in items if tag == "frame"]
 
     def events(self):
-        return "".join(f.body["line"] + "\n" for f in self.frames()
-                       if f.kind == protocol.EVENT)
+        return "".join(f.body["line"] + "\n" for f in self.frames() if f.kind == protocol.EVENT)
 
 
 class Wdt:
@@ -118,10 +117,22 @@ class Wdt:
 def make(tmp_path, storage_safe=True, boot_reason="power_on"):
     clock, wdt = Clock(), Wdt()
     board = HardwareBoard(
-        "fake", {}, boot_reason, clock=clock, motor=Motor(), pressure=Pressure(),
-        button=Button(), connector=Connector(), buzzer=Buzzer(), led=Led(), battery=Battery(),
-        watchdog=GatedWatchdog(lambda: wdt, clock.ticks_ms), link=Link(),
-        storage_root=str(tmp_path), storage_safe=storage_safe)
+        "fake",
+        {},
+        boot_reason,
+        clock=clock,
+        motor=Motor(),
+        pressure=Pressure(),
+        button=Button(),
+        connector=Connector(),
+        buzzer=Buzzer(),
+        led=Led(),
+        battery=Battery(),
+        watchdog=GatedWatchdog(lambda: wdt, clock.ticks_ms),
+        link=Link(),
+        storage_root=str(tmp_path),
+        storage_safe=storage_safe,
+    )
     return board, clock, wdt
 
 

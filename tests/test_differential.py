@@ -1,6 +1,7 @@
 """Same inputs, same event log, byte for byte: CPython against the MicroPython Unix port."""
 
 import json
+import os
 
 from emu import REPO, run_subprocess, scenario
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ def test_default_scenario_is_byte_identical(tmp_path):
     assert on_mpy == on_cpy
 
 
-@settings(max_examples=6)
+@settings(max_examples=int(os.environ.get("DIFF_EXAMPLES", "6")))  # make fuzz: 200
 @given(programs())
 def test_generated_scenarios_are_byte_identical(tmp_path_factory, raw):
     tmp = tmp_path_factory.mktemp("diff")

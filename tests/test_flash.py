@@ -149,8 +149,9 @@ def test_new_build_goes_to_the_other_slot_sending_only_changes(board, fw_old, fw
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.5, 0.9])
-def test_cut_link_mid_transfer_leaves_the_old_firmware_bootable(board, fw_old, fw_src,
-                                                                 update_bytes, fraction):
+def test_cut_link_mid_transfer_leaves_the_old_firmware_bootable(
+    board, fw_old, fw_src, update_bytes, fraction
+):
     flash(board.url, fw_old)
     with pytest.raises(PumpctlError):
         flash(board.url, fw_src, cut_after=int(update_bytes * fraction))
@@ -179,15 +180,23 @@ def test_power_cut_mid_transfer_boots_old_firmware(tmp_path, fw_old, fw_src, upd
 
 
 def test_cli_flash_prints_a_summary(board):
-    run = subprocess.run([*pumpctl_argv(), "flash", "--port", board.url, "--quiet"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [*pumpctl_argv(), "flash", "--port", board.url, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "confirmed running" in run.stdout and "slot a" in run.stdout
 
 
 def test_cli_flash_to_nowhere_is_a_clean_error():
-    run = subprocess.run([*pumpctl_argv(), "flash", "--port", "socket://127.0.0.1:1"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*pumpctl_argv(), "flash", "--port", "socket://127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1
     assert run.stderr.startswith("pumpctl: cannot open socket://127.0.0.1:1")
     assert "Traceback" not in run.stderr
@@ -201,8 +210,18 @@ def test_mpremote_still_works_after_maintenance(board, fw_old):
         assert Flasher(link, CHUNK).maintenance()
     finally:
         link.close()
-    out = subprocess.run([str(Path(sys.executable).parent / "mpremote"), "connect", board.url,
-                          "fs", "cat", ":/fw/active"], capture_output=True, timeout=30)
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "mpremote"),
+            "connect",
+            board.url,
+            "fs",
+            "cat",
+            ":/fw/active",
+        ],
+        capture_output=True,
+        timeout=30,
+    )
     assert out.returncode == 0 and out.stdout.strip() == b"a"
 
 
@@ -242,8 +261,9 @@ def test_device_key_is_provisioned_then_required(board, fw_old, tmp_path):
                 session.link.write(line)
             while time.monotonic() < deadline:
                 session.poll()
-                answer = [f for f in frames if f.seq == seq
-                          and f.kind in (proto.RESPONSE, proto.ERROR)]
+                answer = [
+                    f for f in frames if f.seq == seq and f.kind in (proto.RESPONSE, proto.ERROR)
+                ]
                 if answer:
                     return answer[0], session.signer
         finally:
@@ -256,8 +276,9 @@ def test_device_key_is_provisioned_then_required(board, fw_old, tmp_path):
     assert unsigned.kind == proto.ERROR and unsigned.body["error"] == "auth_required"
     signed, signer = exchange(key)
     assert signed.kind == proto.RESPONSE and signed.body["ok"]
-    recorded = signer.auth and proto.encode(proto.COMMAND, 900, {"cmd": "cancel_bolus"},
-                                            auth=signer.auth, counter=1)  # counter reused
+    recorded = signer.auth and proto.encode(
+        proto.COMMAND, 900, {"cmd": "cancel_bolus"}, auth=signer.auth, counter=1
+    )  # counter reused
     replayed, _ = exchange(None, recorded)
     assert replayed.body["error"] == "replayed"
     forged = Signer(b"\x00" * 32)
@@ -281,6 +302,7 @@ def test_device_key_is_provisioned_then_required(board, fw_old, tmp_path):
     fresh = Signer(key)
     fresh.on_status(running_build(board.url))
     assert fresh.auth.nonce != signer.auth.nonce  # a new boot, a new session
-    stale, _ = exchange(None, proto.encode(proto.COMMAND, 900, {"cmd": "resume"},
-                                           auth=signer.auth, counter=99))
+    stale, _ = exchange(
+        None, proto.encode(proto.COMMAND, 900, {"cmd": "resume"}, auth=signer.auth, counter=99)
+    )
     assert stale.body["error"] == "bad_auth"

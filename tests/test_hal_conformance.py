@@ -18,8 +18,9 @@ REAL_BOARDS = ("rp2_pico", "esp32_devkit", "stm32_pyboard")
 
 def hal_methods(cls):
     """Public methods the HAL class declares (what a driver must override)."""
-    return sorted(name for name, value in vars(cls).items()
-                  if callable(value) and not name.startswith("_"))
+    return sorted(
+        name for name, value in vars(cls).items() if callable(value) and not name.startswith("_")
+    )
 
 
 def hal_gaps(board):

@@ -32,14 +32,21 @@ def bundle(tmp_path_factory):
 
 
 def run(bundle, events, *options):
-    return subprocess.run([MICROPYTHON, *options, "main.py", "--events", str(events),
-                           str(SCENARIO)], cwd=bundle, env={"MICROPYPATH": "."},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [MICROPYTHON, *options, "main.py", "--events", str(events), str(SCENARIO)],
+        cwd=bundle,
+        env={"MICROPYPATH": "."},
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the firmware needs about 172 KB of heap for this run "
-                   "(make bench); remove this mark once it fits in 64 KB")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the firmware needs about 172 KB of heap for this run "
+    "(make bench); remove this mark once it fits in 64 KB",
+)
 def test_72h_scenario_runs_in_a_64k_heap(bundle, tmp_path):
     small = run(bundle, tmp_path / "small.txt", "-X", "heapsize=" + HEAP_TARGET)
     assert small.returncode == 0, (small.stdout + small.stderr)[-500:]
@@ -52,9 +59,21 @@ def test_72h_scenario_runs_in_a_64k_heap(bundle, tmp_path):
 
 def test_control_path_leaves_no_garbage_per_step(bundle):
     warmup_ms, until_ms = 600000, 4200000  # one hour after ten minutes, with a bolus or two
-    result = subprocess.run([MICROPYTHON, "-X", "heapsize=256K", str(REPO / "tools" /
-                             "mem_probe.py"), str(SCENARIO), str(warmup_ms), str(until_ms)],
-                            cwd=bundle, env={"MICROPYPATH": "."}, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            MICROPYTHON,
+            "-X",
+            "heapsize=256K",
+            str(REPO / "tools" / "mem_probe.py"),
+            str(SCENARIO),
+            str(warmup_ms),
+            str(until_ms),
+        ],
+        cwd=bundle,
+        env={"MICROPYPATH": "."},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     tasks = {t["name"]: t for t in report["tasks"]}

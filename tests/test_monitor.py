@@ -45,8 +45,12 @@ class MonitorProcess:
     """`pumpctl monitor --json` as a subprocess, its stdout read line by line with deadlines."""
 
     def __init__(self, *args: str):
-        self.proc = subprocess.Popen([*pumpctl_argv(), "monitor", "--json", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+        self.proc = subprocess.Popen(
+            [*pumpctl_argv(), "monitor", "--json", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+        )
         self.buf = {self.proc.stdout: b"", self.proc.stderr: b""}
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
@@ -108,7 +112,7 @@ def read_trace(path: Path) -> tuple[dict, list[list[str]]]:
     trace.read(path)  # raises TraceError naming the line if the recording is malformed
     lines = path.read_text().splitlines()
     assert lines[1] == "t_ms,pressure_kpa,connector,label,pulses"
-    return json.loads(lines[0][len("# pumptrace/1 "):]), [r.split(",") for r in lines[2:]]
+    return json.loads(lines[0][len("# pumptrace/1 ") :]), [r.split(",") for r in lines[2:]]
 
 
 def test_json_frames_and_trace_recording(board, firmware, tmp_path):
@@ -200,16 +204,31 @@ def test_commands_from_the_host_get_responses(board):
 
 def test_trace_recorder_and_view_units(tmp_path):
     rec = TraceRecorder(tmp_path / "t.csv")
-    rec.on_status({"t_ms": 1000, "samples": [2047, 4095], "sample_ms": 100, "connector": 0,
-                   "pulse_mu": 50, "rate_mu_h": 1000, "reservoir_mu": 200000})
+    rec.on_status(
+        {
+            "t_ms": 1000,
+            "samples": [2047, 4095],
+            "sample_ms": 100,
+            "connector": 0,
+            "pulse_mu": 50,
+            "rate_mu_h": 1000,
+            "reservoir_mu": 200000,
+        }
+    )
     rec.on_event("950 pulse src=basal total=50 res=199950")  # after its status frame
     rec.on_status({"t_ms": 100, "samples": [0], "sample_ms": 100, "connector": -1})  # reset
     rec.close()
     meta, rows = read_trace(tmp_path / "t.csv")
-    assert (meta["pulse_u"], meta["basal_u_per_h"], meta["reservoir_u"]) == (0.05, [[0, 1.0]],
-                                                                             200.0)
-    assert rows == [["900", "99.976", "0", "", ""], ["1000", "200.000", "0", "", "1"],
-                    ["1100", "0.000", "", "", ""]]
+    assert (meta["pulse_u"], meta["basal_u_per_h"], meta["reservoir_u"]) == (
+        0.05,
+        [[0, 1.0]],
+        200.0,
+    )
+    assert rows == [
+        ["900", "99.976", "0", "", ""],
+        ["1000", "200.000", "0", "", "1"],
+        ["1100", "0.000", "", "", ""],
+    ]
     assert counts_to_kpa(4095) == 200.0
     assert sparkline([0, 1, 2, 3]) == "▁▃▆█" and sparkline([]) == ""  # min lowest, max top
     view = PumpView()
@@ -218,8 +237,12 @@ def test_trace_recorder_and_view_units(tmp_path):
 
 
 def test_monitor_bad_port_is_a_clean_error():
-    run = subprocess.run([*pumpctl_argv(), "monitor", "--port", "/dev/does-not-exist", "--json"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [*pumpctl_argv(), "monitor", "--port", "/dev/does-not-exist", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1 and run.stderr.startswith("pumpctl: cannot open /dev/does-not")
 
 
@@ -228,9 +251,14 @@ def test_live_view_in_a_terminal_takes_keys(board):
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([*pumpctl_argv(), "monitor", "--port", board.url, "--duration", "60"],
-                            stdin=slave, stdout=slave, stderr=slave, cwd=REPO,
-                            env=dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm"))
+    proc = subprocess.Popen(
+        [*pumpctl_argv(), "monitor", "--port", board.url, "--duration", "60"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO,
+        env=dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm"),
+    )
     os.close(slave)
     screen = b""
 
@@ -288,15 +316,17 @@ def test_garbage_on_the_link_never_stops_the_firmware(board):
         while time.monotonic() < deadline and answered() is None:
             session.poll()
         # ... and status frames keep coming after it, with the clock moving on.
-        while time.monotonic() < deadline and sum(
-                1 for f in frames[(answered() or 0):] if f.kind == proto.STATUS) < 2:
+        while (
+            time.monotonic() < deadline
+            and sum(1 for f in frames[(answered() or 0) :] if f.kind == proto.STATUS) < 2
+        ):
             session.poll()
     finally:
         session.close()
     assert any(f.kind == proto.RESPONSE and f.seq == 500 and f.body["ok"] for f in frames)
     errors = [f.body["error"] for f in frames if f.kind == proto.ERROR]
     assert "too_long" in errors and "too_short" in errors
-    after = [f.body["t_ms"] for f in frames[answered():] if f.kind == proto.STATUS]
+    after = [f.body["t_ms"] for f in frames[answered() :] if f.kind == proto.STATUS]
     assert len(after) >= 2 and after[-1] > after[0]  # still running after all of it
 
 
@@ -306,9 +336,16 @@ def test_recorded_trace_replays_to_the_same_alarms(tmp_path, firmware):
     import signal
 
     scenario = tmp_path / "occlusion.json"
-    scenario.write_text(json.dumps({
-        "format": "pumpscenario/1", "name": "occlusion on the vboard",
-        "basal_u_per_h": [[0, 1.0]], "actions": [{"at": "0:10:00", "fault": "occlusion"}]}))
+    scenario.write_text(
+        json.dumps(
+            {
+                "format": "pumpscenario/1",
+                "name": "occlusion on the vboard",
+                "basal_u_per_h": [[0, 1.0]],
+                "actions": [{"at": "0:10:00", "fault": "occlusion"}],
+            }
+        )
+    )
     board = VBoardProcess(tmp_path / "flash.img", "--speed", "200", "--scenario", str(scenario))
     trace_path = tmp_path / "rec.csv"
     # Watch on the pty from before the flash, so the trace starts at the board's boot.
@@ -334,8 +371,12 @@ def test_recorded_trace_replays_to_the_same_alarms(tmp_path, firmware):
     finally:
         mon.kill()
         board.stop()
-    run = subprocess.run([*pumpctl_argv(), "replay", str(trace_path), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [*pumpctl_argv(), "replay", str(trace_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     alarms = json.loads(run.stdout)["alarms"]
     assert [a["kind"] for a in alarms] == ["occlusion"]
@@ -346,15 +387,31 @@ def test_trace_played_into_the_vboard_raises_the_replay_alarms(tmp_path, firmwar
     """`vboard --trace`: a trace drives the sensor of the running board (open loop, sped
     up); the flashed firmware raises the alarm `pumpctl replay` finds, at the same time."""
     scenario = tmp_path / "occlusion.json"
-    scenario.write_text(json.dumps({
-        "format": "pumpscenario/1", "name": "occlusion", "duration": "0:40",
-        "basal_u_per_h": [[0, 1.0]], "actions": [{"at": "0:10:00", "fault": "occlusion"}]}))
+    scenario.write_text(
+        json.dumps(
+            {
+                "format": "pumpscenario/1",
+                "name": "occlusion",
+                "duration": "0:40",
+                "basal_u_per_h": [[0, 1.0]],
+                "actions": [{"at": "0:10:00", "fault": "occlusion"}],
+            }
+        )
+    )
     trace_path = tmp_path / "occlusion.csv"
-    done = subprocess.run([*pumpctl_argv(), "record", str(scenario), str(trace_path)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*pumpctl_argv(), "record", str(scenario), str(trace_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
-    replay = subprocess.run([*pumpctl_argv(), "replay", str(trace_path), "--json"],
-                            capture_output=True, text=True, timeout=300)
+    replay = subprocess.run(
+        [*pumpctl_argv(), "replay", str(trace_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert replay.returncode == 0, replay.stderr
     expected = [(a["kind"], a["t_ms"]) for a in json.loads(replay.stdout)["alarms"]]
     assert expected and expected[0][0] == "occlusion"

@@ -15,8 +15,14 @@ from pumpctl.firmware import FIRMWARE, micropython_binary
 def quiet(**overrides):
     """Nominal parameters with the sensor's random parts and drifts turned off."""
     p = plantparams.nominal()
-    p.update(noise_pa=25, spikes_per_day=0, drift_pa=0, site_wander_pct=0, tissue_wander_pa=0,
-             friction_pa=0)
+    p.update(
+        noise_pa=25,
+        spikes_per_day=0,
+        drift_pa=0,
+        site_wander_pct=0,
+        tissue_wander_pa=0,
+        friction_pa=0,
+    )
     p.update(overrides)
     return p
 
@@ -58,8 +64,12 @@ def test_a_pulse_into_a_blocked_line_adds_volume_over_compliance_and_stays():
 
 @pytest.mark.parametrize(
     "fault, kw, tau_ms",
-    [(None, {}, 30000), ("leak", {"pct": 50}, 15000), ("kink", {"factor": 4}, 120000),
-     ("disconnect", {}, 300)],
+    [
+        (None, {}, 30000),
+        ("leak", {"pct": 50}, 15000),
+        ("kink", {"factor": 4}, 120000),
+        ("disconnect", {}, 300),
+    ],
 )
 def test_a_bump_decays_with_the_time_constant_of_the_line_state(fault, kw, tau_ms):
     plant = Plant(quiet(site_tau_ms=30000, tubing_tau_ms=300), 1)
@@ -186,8 +196,14 @@ print(sum(out), out[-5:], p.delivered_nl(), p.spilled_nl(), p.release_nl)
 def test_plant_gives_identical_readings_on_cpython_and_the_unix_port():
     runs = []
     for exe in ("python3", micropython_binary()):
-        proc = subprocess.run([exe, "-c", PLANT_RUN], cwd=FIRMWARE, capture_output=True,
-                              text=True, check=True, timeout=300)
+        proc = subprocess.run(
+            [exe, "-c", PLANT_RUN],
+            cwd=FIRMWARE,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
         runs.append(proc.stdout)
     assert runs[0] == runs[1]
     assert runs[0].strip()

@@ -16,13 +16,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pump import protocol as P
 
-json_scalars = st.one_of(st.integers(-(2**31), 2**31), st.text(max_size=20), st.booleans(),
-                         st.none())
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                           max_leaves=12)
+json_scalars = st.one_of(
+    st.integers(-(2**31), 2**31), st.text(max_size=20), st.booleans(), st.none()
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 bodies = st.dictionaries(st.text(max_size=10), json_values, max_size=6).filter(
-    lambda b: len(json.dumps(b, ensure_ascii=False).encode()) <= P.MAX_PAYLOAD)
+    lambda b: len(json.dumps(b, ensure_ascii=False).encode()) <= P.MAX_PAYLOAD
+)
 kinds = st.sampled_from(P.KINDS)
 seqs = st.integers(0, 0xFFFF)
 
@@ -126,10 +132,32 @@ def test_authenticated_frames_forgery_and_replay_are_refused():
     reader = P.FrameReader(auth=P.Auth(KEY))
     assert reader.feed(line)[0][1].counter == 1
     assert reader.feed(line)[0][1].code == P.E_REPLAY  # the same frame again
-    forged = P.encode(P.COMMAND, 2, {"cmd": "bolus", "args": {"mu": 25000}},
-                      auth=P.Auth(b"wrong key"), counter=2)
+    forged = P.encode(
+        P.COMMAND, 2, {"cmd": "bolus", "args": {"mu": 25000}}, auth=P.Auth(b"wrong key"), counter=2
+    )
     assert reader.feed(forged)[0][1].code == P.E_AUTH
     assert P.FrameReader().feed(line)[0][1].code == P.E_AUTH  # no key on this side
+
+
+@given(st.permutations(list(range(1, 7))), st.data())
+def test_captured_frames_reordered_or_bit_flipped_are_refused(order, data):
+    """SEC-1: real signed frames, delivered out of order, repeated or with one bit flipped:
+    only a strictly increasing run of untouched counters is ever accepted, each once."""
+    sender = P.Auth(KEY, b"session-a")
+    captured = {n: P.encode(P.COMMAND, n, {"cmd": "bolus", "args": {"amount_u": 0.05 * n}},
+                            auth=sender, counter=n) for n in range(1, 7)}  # fmt: skip
+    reader = P.FrameReader(auth=P.Auth(KEY, b"session-a"))
+    accepted = []
+    for n in order + order[:2]:  # every frame once in a random order, then two replays
+        line = bytearray(captured[n])
+        if data.draw(st.booleans()):
+            bit = data.draw(st.integers(8, (len(line) - 2) * 8 - 1))  # keep marker and LF
+            line[bit // 8] ^= 1 << (bit % 8)
+        for kind, item in reader.feed(bytes(line)):
+            if kind == "frame" and item.counter is not None:
+                assert bytes(line) == captured[n]  # a flipped frame is never accepted
+                accepted.append(item.counter)
+    assert accepted == sorted(set(accepted))  # strictly increasing: no replay, no reorder
 
 
 def test_a_frame_from_another_session_is_refused():
@@ -159,12 +187,20 @@ class Device:
         return [i[1] for i in items]
 
 
-@given(st.lists(st.one_of(
-    st.binary(max_size=200),
-    st.builds(lambda seq, name: P.encode(P.COMMAND, seq, {"cmd": name, "args": {}}),
-              seqs, st.sampled_from(["ok", "no", "crash"])),
-    st.builds(lambda kind, seq, body: P.encode(kind, seq, body), kinds, seqs, bodies),
-), max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=200),
+            st.builds(
+                lambda seq, name: P.encode(P.COMMAND, seq, {"cmd": name, "args": {}}),
+                seqs,
+                st.sampled_from(["ok", "no", "crash"]),
+            ),
+            st.builds(lambda kind, seq, body: P.encode(kind, seq, body), kinds, seqs, bodies),
+        ),
+        max_size=8,
+    )
+)
 def test_device_answers_every_frame_exactly_once(chunks):
     stream = b"".join(chunks)
     expected = [i for i in P.FrameReader().feed(stream) if i[0] != "text"]
@@ -186,8 +222,9 @@ def test_device_answers_every_frame_exactly_once(chunks):
 def test_device_refuses_unauthenticated_delivery_commands():
     dev = Device(auth=P.Auth(KEY), auth_required=("bolus",))
     dev.link.feed(P.encode(P.COMMAND, 5, {"cmd": "bolus", "args": {"mu": 100}}))
-    dev.link.feed(P.encode(P.COMMAND, 6, {"cmd": "bolus", "args": {"mu": 100}},
-                           auth=P.Auth(KEY), counter=1))
+    dev.link.feed(
+        P.encode(P.COMMAND, 6, {"cmd": "bolus", "args": {"mu": 100}}, auth=P.Auth(KEY), counter=1)
+    )
     first, second = dev.replies()
     assert (first.kind, first.seq, first.body["error"]) == (P.ERROR, 5, P.E_UNAUTH)
     assert (second.kind, second.seq) == (P.RESPONSE, 6)

@@ -78,22 +78,37 @@ def corrupt(line: bytes, pos: int, byte: int) -> bytes:
 
 chunk = st.one_of(
     st.binary(max_size=120),
-    st.builds(lambda s, n, a: P.encode(P.COMMAND, s, {"cmd": n, "args": {"mu": a}}),
-              st.integers(0, 0xFFFF), st.sampled_from(["ok", "no", "bolus"]), st.integers()),
-    st.builds(lambda s, c: P.encode(P.COMMAND, s, {"cmd": "bolus"}, auth=P.Auth(KEY), counter=c),
-              st.integers(0, 0xFFFF), st.integers(0, 3)),
-    st.builds(lambda s, t: P.encode(P.STATUS, s, {"t": t, "mode": "run"}),
-              st.integers(0, 0xFFFF), st.text(max_size=30)),
-    st.builds(corrupt, st.just(P.encode(P.COMMAND, 4, {"cmd": "ok"})),
-              st.integers(0, 60), st.integers(0, 255)),
+    st.builds(
+        lambda s, n, a: P.encode(P.COMMAND, s, {"cmd": n, "args": {"mu": a}}),
+        st.integers(0, 0xFFFF),
+        st.sampled_from(["ok", "no", "bolus"]),
+        st.integers(),
+    ),
+    st.builds(
+        lambda s, c: P.encode(P.COMMAND, s, {"cmd": "bolus"}, auth=P.Auth(KEY), counter=c),
+        st.integers(0, 0xFFFF),
+        st.integers(0, 3),
+    ),
+    st.builds(
+        lambda s, t: P.encode(P.STATUS, s, {"t": t, "mode": "run"}),
+        st.integers(0, 0xFFFF),
+        st.text(max_size=30),
+    ),
+    st.builds(
+        corrupt,
+        st.just(P.encode(P.COMMAND, 4, {"cmd": "ok"})),
+        st.integers(0, 60),
+        st.integers(0, 255),
+    ),
 )
 
 
 def build_corpus(n: int) -> list[bytes]:
     corpus: list[bytes] = []
 
-    @settings(max_examples=n, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     @given(st.lists(chunk, max_size=6))
     def collect(chunks):
         corpus.append(b"".join(chunks))
@@ -107,10 +122,10 @@ def test_micropython_parses_and_answers_like_cpython(tmp_path):
     path = tmp_path / "corpus.hex"
     path.write_text("".join(binascii.hexlify(d).decode() + "\n" for d in corpus))
     script = tmp_path / "fuzz.py"
-    script.write_text(MPY_SCRIPT.replace("FIRMWARE", repr(str(FIRMWARE)))
-                      .replace("KEY", repr(KEY)))
-    run = subprocess.run([str(MICROPYTHON), str(script), str(path)],
-                         capture_output=True, timeout=120)
+    script.write_text(MPY_SCRIPT.replace("FIRMWARE", repr(str(FIRMWARE))).replace("KEY", repr(KEY)))
+    run = subprocess.run(
+        [str(MICROPYTHON), str(script), str(path)], capture_output=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr.decode() + run.stdout.decode()[-2000:]
     lines = run.stdout.decode().split("\n")[:-1]  # not splitlines: U+2028 is data
     assert len(lines) == len(corpus)

@@ -29,17 +29,24 @@ SCENARIO = {
 
 
 def pumpctl(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "pumpctl.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600,
-                          cwd=Path(__file__).resolve().parents[1] / "host")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pumpctl.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).resolve().parents[1] / "host",
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
 
 
 def raised(events):
-    return [(e.t_ms, e.fields["kind"]) for e in events
-            if e.kind == "alarm" and e.fields.get("state") == "raised"]
+    return [
+        (e.t_ms, e.fields["kind"])
+        for e in events
+        if e.kind == "alarm" and e.fields.get("state") == "raised"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +88,15 @@ def test_replay_on_cpython_gives_the_same_event_log_bytes(recorded):
 def test_replay_json_meets_the_summary_contract(recorded):
     path, _ = recorded
     out = json.loads(pumpctl("replay", path, "--json").stdout)
-    for key in ("trace", "duration_ms", "delivered_u", "pulses_ms", "alarms", "detections",
-                "false_alarms"):
+    for key in (
+        "trace",
+        "duration_ms",
+        "delivered_u",
+        "pulses_ms",
+        "alarms",
+        "detections",
+        "false_alarms",
+    ):
         assert key in out
     assert out["false_alarms"] == 0
     labels = [d["label"] for d in out["detections"]]
@@ -104,8 +118,10 @@ def test_replay_report_is_human_readable(recorded, tmp_path):
 
 def test_a_malformed_trace_is_refused_with_its_line(tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text('# pumptrace/1 {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": '
-                   '[[0, 1.0]], "reservoir_u": 300}\nt_ms,pressure_kpa\n0,2.0\n100,x\n')
+    bad.write_text(
+        '# pumptrace/1 {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": '
+        '[[0, 1.0]], "reservoir_u": 300}\nt_ms,pressure_kpa\n0,2.0\n100,x\n'
+    )
     proc = pumpctl("replay", bad, check=False)
     assert proc.returncode != 0
     assert f"pumpctl: {bad}:4: pressure_kpa must be a number" in proc.stderr
@@ -114,8 +130,21 @@ def test_a_malformed_trace_is_refused_with_its_line(tmp_path):
 
 def test_trace_gen_writes_a_labelled_trace(tmp_path):
     out = tmp_path / "gen.csv"
-    text = pumpctl("trace", "gen", out, "--kind", "leak", "--rate", "1", "--hours", "1.5",
-                   "--onset", "1:00", "--seed", "4").stdout
+    text = pumpctl(
+        "trace",
+        "gen",
+        out,
+        "--kind",
+        "leak",
+        "--rate",
+        "1",
+        "--hours",
+        "1.5",
+        "--onset",
+        "1:00",
+        "--seed",
+        "4",
+    ).stdout
     assert "leak@3600" in text
     tr = trace.read(out)
     assert tr.fault_windows()[0][0] == "leak"

@@ -10,10 +10,18 @@ from hypothesis import strategies as st
 from pumpctl import trace
 from pumpctl.trace import TraceError
 
-META = '# pumptrace/1 {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": [[0, 1.0]], ' \
-       '"reservoir_u": 300}'
-GOOD = [META, "t_ms,pressure_kpa,connector,label", "0,2.1,1,", "100,2.0,1,occlusion",
-        "200,2.050,0,", "300,2.1,1,clear"]
+META = (
+    '# pumptrace/1 {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": [[0, 1.0]], '
+    '"reservoir_u": 300}'
+)
+GOOD = [
+    META,
+    "t_ms,pressure_kpa,connector,label",
+    "0,2.1,1,",
+    "100,2.0,1,occlusion",
+    "200,2.050,0,",
+    "300,2.1,1,clear",
+]
 
 
 def test_reads_the_design_example():
@@ -61,10 +69,18 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
         trace.read(binary)
 
 
-@given(st.lists(st.tuples(st.integers(1, 1000), st.integers(0, 200000),
-                          st.sampled_from([0, 1, None]),
-                          st.sampled_from(["", "occlusion", "leak", "clear"])),
-                min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 1000),
+            st.integers(0, 200000),
+            st.sampled_from([0, 1, None]),
+            st.sampled_from(["", "occlusion", "leak", "clear"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_write_then_read_round_trips(rows):
     t = 0
     full = []

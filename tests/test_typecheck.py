@@ -25,8 +25,9 @@ PLANTED = {
 
 
 def typecheck(*args, cwd=REPO):
-    return subprocess.run(TYPECHECK + ["--stubs", str(STUBS), *args], capture_output=True,
-                          text=True, cwd=cwd)
+    return subprocess.run(
+        TYPECHECK + ["--stubs", str(STUBS), *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def firmware_copy(tmp_path):

@@ -87,8 +87,13 @@ def _friendly_prompt(link: Link) -> None:
 def test_soft_reset_runs_boot_then_main_friendly_only_boot_raw(fresh_board):
     b = fresh_board
     # Files left open are finalised by a soft reset, as on a board.
-    ok(b.mpremote("exec", "open('boot.py','w').write('print(\"BOOT\")\\n');"
-                          "open('main.py','w').write('print(\"MAIN\")\\n')"))
+    ok(
+        b.mpremote(
+            "exec",
+            "open('boot.py','w').write('print(\"BOOT\")\\n');"
+            "open('main.py','w').write('print(\"MAIN\")\\n')",
+        )
+    )
     link = Link.open(b.url)
     try:
         _friendly_prompt(link)

@@ -28,7 +28,10 @@ class VBoardProcess:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [*pumpctl_argv(), "vboard", "--flash", str(flash), *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
         )
         self.lines: list[str] = []
         self.url = self.pty = ""
@@ -57,11 +60,14 @@ class VBoardProcess:
                     self.url = line.split()[-1]
         sel.close()
 
-    def mpremote(self, *args: str, port: str | None = None,
-                 timeout: float = 30) -> subprocess.CompletedProcess:
+    def mpremote(
+        self, *args: str, port: str | None = None, timeout: float = 30
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(BIN / "mpremote"), "connect", port or self.url, *args],
-            capture_output=True, timeout=timeout, cwd=REPO,
+            capture_output=True,
+            timeout=timeout,
+            cwd=REPO,
         )
 
     def stop(self) -> str:

@@ -41,8 +41,21 @@ pin = Pin(1)
 button = DebouncedButton(pin, clock, 3)
 out = []
 # press with bounce, hold, release, then a quick tap between polls
-script = [(0, 0), (2, 1), (3, 0), (5, 1), (7, 0), (60, None), (200, None), (210, 1),
-          (300, None), (320, 0), (350, 1), (400, None), (500, None)]
+script = [
+    (0, 0),
+    (2, 1),
+    (3, 0),
+    (5, 1),
+    (7, 0),
+    (60, None),
+    (200, None),
+    (210, 1),
+    (300, None),
+    (320, 0),
+    (350, 1),
+    (400, None),
+    (500, None),
+]
 for dt, level in script:
     clock.now = ticks_add(clock.now, dt)
     if level is None:
