@@ -187,3 +187,25 @@ def test_reservoir_time_left_is_reported_on_every_rate_change_and_bolus():
     assert at_30 and at_30[0][2] == at_30[0][1] * 60 // 2000
     bolus_end = next(e.t_ms for e in evs if e.kind == "bolus" and e.fields["state"] == "ended")
     assert any(t == bolus_end for t, _, _ in reports)
+
+
+def test_a_new_profile_cannot_lift_a_percent_temp_over_max_basal():
+    """Regression (review): 200 % of a 1 U/h profile, then a 3 U/h profile, ran at 6 U/h."""
+    b = Bench(scenario(settings={"max_basal_u_per_h": 3}, basal_u_per_h=[[0, 1]]))
+    assert b.app.delivery.set_temp(b.now, -1, 200, 3_600_000) is None
+    from pump.basal import BasalProfile
+
+    assert b.app.delivery.set_profile(b.now, BasalProfile.flat(3000)) == "over_max_basal_with_temp"
+    assert b.app.delivery.rate == 2000
+
+
+def test_a_pulse_held_by_a_limit_raises_the_limit_alarm_and_clears_when_allowed():
+    """Regression (review): a basal pulse held by the hourly limit was silent."""
+    b = Bench(scenario(duration="10:00", settings={"max_bolus_u": 0.5, "max_u_per_h": 0.5},
+                       basal_u_per_h=[[0, 1]]))  # fmt: skip
+    b.run_for(40 * 60_000)  # 1 U/h against 0.5 U per hour: held after 10 pulses
+    assert b.app.alarms.standing("limit") and b.app.alarms.find("limit").priority == 2
+    assert b.app.delivery.totals.hour == 500
+    b.run_for(30 * 60_000)  # the first pulses leave the window: delivery goes on, alarm clears
+    states = [e.fields["state"] for e in b.events("alarm") if e.fields["kind"] == "limit"]
+    assert states[0] == "raised" and "cleared" in states

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from pump.journal import HISTORY_SLOTS, STATE_NAME, TMP_NAME, Corrupt, FileStore, Journal, State
 
 FIELDS = ("seq", "boots", "basal_pulses", "bolus_pulses", "reservoir", "bolus_id", "bolus_amount",
-          "bolus_given", "bolus_active", "mode", "alarms")  # fmt: skip
+          "bolus_given", "bolus_active", "mode", "alarms", "hour", "day")  # fmt: skip
 
 
 @st.composite
@@ -16,7 +16,9 @@ def states(draw):
     for name in FIELDS:
         setattr(s, name, draw(st.integers(0, 2**31 - 1)))
     s.mode = draw(st.integers(0, 2))
+    s.bolus_active = draw(st.integers(0, 1))
     s.bolus_given = draw(st.integers(0, s.bolus_amount))
+    s.hour = draw(st.integers(0, s.day))
     return s
 
 
@@ -49,7 +51,7 @@ def test_a_cut_before_the_rename_keeps_the_previous_state(tmp_path):
     (tmp_path / TMP_NAME).write_bytes(j.state.pack()[:20])
     again = Journal(store).load()
     assert again.basal_pulses == 7 and again.seq == 1
-    assert (tmp_path / STATE_NAME).stat().st_size == 52
+    assert (tmp_path / STATE_NAME).stat().st_size == 60
 
 
 def test_history_ring_wraps_and_skips_torn_slots(tmp_path):
@@ -117,7 +119,7 @@ def test_corrupt_journal_boots_suspended_with_an_alarm():
     sc = Scenario(scenario(), plant.FAULTS)
     out = io.StringIO()
     board = EmuBoard(sc, out)
-    board.flash.files[STATE_NAME] = b"\x00" * 52
+    board.flash.files[STATE_NAME] = b"\x00" * 60
     app = boot(board, sc, ScenarioDriver(board, []), "power_on")
     assert app.delivery.mode == "suspended" and app.delivery.rate == 0
     assert app.alarms.find("journal").active and app.alarms.blocks_delivery()
@@ -142,3 +144,36 @@ def test_standing_alarm_survives_a_reboot():
     ]
     assert [e.fields.get("restored") for e in raised] == [None, "1"]
     assert app.delivery.basal_given == 500 == app.board.motor.pulses * 50
+
+
+def test_limits_survive_a_reboot():
+    """Regression (review): the rolling per-hour total was lost on reboot, so a second
+    max bolus went through within the hour."""
+    from emu import Bench
+
+    b = Bench(scenario(duration="10:00", settings={"max_bolus_u": 10, "max_u_per_h": 15},
+                       basal_u_per_h=[[0, 0]]))  # fmt: skip
+    assert b.app.delivery.request_bolus(b.now, 10_000, 0, "host") is None
+    b.run_for(600_000)
+    b.reboot()
+    assert b.app.delivery.totals.hour == 10_000
+    assert b.app.delivery.request_bolus(b.now, 10_000, 0, "host") == "over_max_per_hour"
+    b.run_for(3_600_000)  # an hour after the reboot the bolus has left the window
+    assert b.app.delivery.request_bolus(b.now, 10_000, 0, "host") is None
+
+
+def test_a_restored_line_alarm_holds_delivery_until_acknowledged_then_lets_go():
+    """Regression (review): an occlusion restored after a reboot could never clear, because
+    the detector that would clear it starts afresh."""
+    from emu import Bench
+
+    b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 2]]))
+    b.run_for(60_000)
+    b.app.raise_alarm("occlusion", b.now)
+    b.reboot()
+    pulses = b.board.motor.pulses
+    b.run_for(600_000)
+    assert b.board.motor.pulses == pulses and b.app.alarms.blocks_delivery()
+    assert b.app.ack(b.now, "occlusion")
+    b.run_for(600_000)
+    assert b.board.motor.pulses > pulses and not b.app.alarms.blocks_delivery()

@@ -60,8 +60,9 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
         time.sleep_us,
     )
     if pressure == "mcp3221":
-        i2c = machine.I2C(pins["i2c_id"], scl=pin(pins["i2c_scl"]), sda=pin(pins["i2c_sda"]),
-                          freq=400000)
+        i2c = machine.I2C(
+            pins["i2c_id"], scl=pin(pins["i2c_scl"]), sda=pin(pins["i2c_sda"]), freq=400000
+        )
         sensor = Mcp3221Pressure(i2c)
     elif pressure == "adc":
         # 11 dB attenuation: the full 0-3.3 V amplifier swing is in range.
@@ -88,11 +89,13 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
         pressure=sensor,
         button=button,
         connector=SwitchConnector(pin(pins["connector"], pin.IN, pin.PULL_UP)),
-        buzzer=PwmBuzzer(machine.PWM(pin(pins["buzzer"])), machine.Timer(0),
-                         machine.Timer.ONE_SHOT),
+        buzzer=PwmBuzzer(
+            machine.PWM(pin(pins["buzzer"])), machine.Timer(0), machine.Timer.ONE_SHOT
+        ),
         led=PinLed(pin(pins["led"], pin.OUT)),
-        battery=AdcBattery(adc(pin(pins["battery_adc"]), atten=adc.ATTN_11DB),
-                           ref_mv=3300, divider=2),
+        battery=AdcBattery(
+            adc(pin(pins["battery_adc"]), atten=adc.ATTN_11DB), ref_mv=3300, divider=2
+        ),
         watchdog=GatedWatchdog(start_wdt, time.ticks_ms),
         link=StreamLink(poller, sys.stdin.buffer, sys.stdout.buffer),
         storage_root="/",

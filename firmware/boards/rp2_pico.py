@@ -58,8 +58,9 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
         time.sleep_us,
     )
     if pressure == "mcp3221":
-        i2c = machine.I2C(pins["i2c_id"], scl=pin(pins["i2c_scl"]), sda=pin(pins["i2c_sda"]),
-                          freq=400000)
+        i2c = machine.I2C(
+            pins["i2c_id"], scl=pin(pins["i2c_scl"]), sda=pin(pins["i2c_sda"]), freq=400000
+        )
         sensor = Mcp3221Pressure(i2c)
     elif pressure == "adc":
         sensor = AdcPressure(machine.ADC(pin(pins["pressure_adc"])))
@@ -85,8 +86,9 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
         pressure=sensor,
         button=button,
         connector=SwitchConnector(pin(pins["connector"], pin.IN, pin.PULL_UP)),
-        buzzer=PwmBuzzer(machine.PWM(pin(pins["buzzer"])), machine.Timer(-1),
-                         machine.Timer.ONE_SHOT),
+        buzzer=PwmBuzzer(
+            machine.PWM(pin(pins["buzzer"])), machine.Timer(-1), machine.Timer.ONE_SHOT
+        ),
         led=PinLed(pin(pins["led"], pin.OUT)),
         battery=AdcBattery(machine.ADC(pins["battery_adc"] - 26), ref_mv=3300, divider=3),
         watchdog=GatedWatchdog(start_wdt, time.ticks_ms),

@@ -90,8 +90,9 @@ def make_board(pins=None, pressure="adc", wdt_timeout_ms=WDT_TIMEOUT_MS):
         pressure=sensor,
         button=button,
         connector=SwitchConnector(pin(pins["connector"], pin.IN, pin.PULL_UP)),
-        buzzer=PwmBuzzer(machine.PWM(pin(pins["buzzer"])), machine.Timer(-1),
-                         machine.Timer.ONE_SHOT),
+        buzzer=PwmBuzzer(
+            machine.PWM(pin(pins["buzzer"])), machine.Timer(-1), machine.Timer.ONE_SHOT
+        ),
         led=PinLed(pin(pins["led"], pin.OUT)),
         battery=AdcBattery(machine.ADC(pin(pins["battery_adc"])), ref_mv=3300, divider=2),
         watchdog=GatedWatchdog(start_wdt, time.ticks_ms),

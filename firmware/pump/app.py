@@ -26,8 +26,10 @@ SUPERVISOR_MS = const(1000)
 PRESSURE_RING = const(600)  # 60 s of 10 Hz samples
 BATTERY_EVERY = const(10)  # supervisor ticks between battery reads
 _BATTERY_HYSTERESIS_MV = const(50)
-# alarm tone per priority (low, medium, high): frequency Hz, ms
+# alarm tone per priority index (none, low, medium, high): frequency Hz, ms
 _ALARM_TONES = ((0, 0), (800, 100), (1200, 200), (2000, 400))
+# alarms whose cause the firmware re-measures by itself after a reboot (reservoir, battery)
+_RECHECKED_AT_BOOT = ("reservoir_empty", "reservoir_low", "battery_low", "battery_empty")
 
 
 class App:
@@ -100,7 +102,13 @@ class App:
             delivery.restore(state)
             for bit in range(len(JOURNAL_BITS)):
                 if state.alarms >> bit & 1:
-                    self.alarms.raise_(JOURNAL_BITS[bit], now, "restored=1")
+                    kind = JOURNAL_BITS[bit]
+                    if kind in _RECHECKED_AT_BOOT:
+                        self.alarms.raise_(kind, now, "restored=1")
+                    else:
+                        # its detector starts afresh and cannot clear a cause it did not see:
+                        # hold delivery until acknowledged, then the detector judges anew
+                        self._one_shot_alarm(kind, now, "restored=1")
         if reason == "watchdog":
             self._one_shot_alarm("watchdog", now)
         journal.state.boots += 1
@@ -122,11 +130,8 @@ class App:
         i += 1
         self.pressure_index = 0 if i == PRESSURE_RING else i
         self.button.sample(now, board.button.pressed())
-        hooks = self.hooks
-        n = 0
-        while n < len(hooks):  # index loop: iterating would allocate each tick
-            hooks[n](now)
-            n += 1
+        for hook in self.hooks:  # a for over a list allocates nothing on MicroPython (measured)
+            hook(now)
         self.delivery.settle(now)
 
     def supervise(self, now):

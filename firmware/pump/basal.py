@@ -1,7 +1,7 @@
 """Basal profile (DEL-2): up to 48 segments over 24 h, each a start minute and a rate.
 
-Rates are integer mU/h. Lookups are cached per segment so the delivery task
-does a comparison per second, not a search.
+Rates are integer mU/h. Lookups are cached per segment so the control tick
+does a comparison, not a search.
 """
 
 from pump.compat import const

@@ -25,7 +25,7 @@ _NO_ARGS = ("cancel_bolus", "cancel_temp", "suspend", "resume", "planned_reconne
 
 
 def _only(args, allowed, where):
-    for key in args:
+    for key in sorted(args):  # sorted: the same error on every interpreter
         if key not in allowed:
             raise InputError(where + "." + str(key), "unknown argument")
 

@@ -6,11 +6,3 @@ except ImportError:  # CPython
 
     def const(value):
         return value
-
-
-try:
-    from time import ticks_ms as _board_ticks_ms  # noqa: F401
-
-    MICROPYTHON = True
-except ImportError:
-    MICROPYTHON = False

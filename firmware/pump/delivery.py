@@ -18,6 +18,7 @@ from pump.compat import const
 from pump.limits import RollingTotals, check_bolus, check_rate
 from pump.ticks import ticks_diff
 from pump.units import MS_PER_H
+from pump.uptime import DAY_MS as _DAY_MS
 
 RUN = "run"
 SUSPENDED = "suspended"
@@ -25,7 +26,6 @@ MAINTENANCE = "maintenance"
 MODES = (RUN, SUSPENDED, MAINTENANCE)  # journal encoding: append only
 
 _MINUTE_MS = const(60000)
-_DAY_MS = const(86400000)
 MIN_EXTENDED_MS = const(15 * 60000)
 MAX_EXTENDED_MS = const(8 * 3600000)
 MIN_TEMP_MS = const(15 * 60000)
@@ -168,15 +168,20 @@ class Delivery:
 
     # -- pulses -----------------------------------------------------------------
 
-    def _may_pulse(self, source):
+    def _refusal(self, source):
+        """Why the next pulse may not be given (None: it may): empty, or over a limit (DEL-4)."""
         s = self.settings
         totals = self.totals
         if self.reservoir < s.pulse:
-            return False
+            return "empty"
         if totals.hour + s.pulse > s.max_hour or totals.day + s.pulse > s.max_day:
             self.log.emit("limit", "src=%s hour=%d day=%d" % (source, totals.hour, totals.day))
-            return False
-        return True
+            if not self.alarms.standing("limit"):
+                self.alarms.raise_("limit", self._last, "src=%s" % source)  # never silent
+            return "limit"
+        if self.alarms.standing("limit"):
+            self.alarms.clear("limit", self._last)  # pulses are allowed again
+        return None
 
     def _pulse(self, source):
         """Deliver one pulse the caller has already counted: journal first, then the motor."""
@@ -195,7 +200,7 @@ class Delivery:
     def _deliver_basal(self):
         while self._acc >= self._half:
             self._acc -= self._quantum
-            if self._may_pulse("basal"):
+            if self._refusal("basal") is None:
                 self.basal_given += self.settings.pulse
                 self._pulse("basal")
 
@@ -203,8 +208,9 @@ class Delivery:
         n = bolus.due(dt)
         while n:
             n -= 1
-            if not self._may_pulse("bolus"):
-                self.end_bolus("limit")
+            reason = self._refusal("bolus")
+            if reason is not None:
+                self.end_bolus(reason)
                 return
             bolus.given += 1
             self.bolus_given += self.settings.pulse
@@ -231,6 +237,8 @@ class Delivery:
         st.bolus_given = 0 if bolus is None else bolus.given * pulse
         st.mode = MODES.index(self.mode)
         st.alarms = self.alarms.standing_mask()
+        st.hour = self.totals.hour
+        st.day = self.totals.day
         journal.commit()
 
     def restore(self, st):
@@ -241,6 +249,7 @@ class Delivery:
         self.reservoir = st.reservoir
         self.bolus_count = st.bolus_id
         self.mode = MODES[st.mode]
+        self.totals.seed(st.hour, st.day)  # the limits must not reset with a reboot (DEL-4)
         self.log.emit(
             "restore",
             "delivered=%d basal=%d bolus=%d reservoir=%d mode=%s boots=%d"
@@ -384,6 +393,12 @@ class Delivery:
     def set_profile(self, now, profile):
         if profile.max_rate() > self.settings.max_basal:
             return "over_max_basal"
+        if self.temp_left and self.temp_percent >= 0:
+            # a running percent temp must stay within max basal on the new profile too
+            reason = check_rate(self.settings, profile.max_rate() * self.temp_percent // 100)
+            if reason is not None:
+                self.log.emit("refused", "what=profile reason=%s_with_temp" % reason)
+                return reason + "_with_temp"
         self.settle(now)
         self.profile = profile
         self.log.emit("profile", "segments=%d" % len(profile.starts))

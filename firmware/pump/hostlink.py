@@ -59,7 +59,13 @@ class HostLink:
             return
         if self._next_status is None or ticks_diff(now, self._next_status) >= 0:
             self._next_status = ticks_add(now, self.status_ms)
-            self.dev.status(self.status())
+            status = self.status()
+            try:
+                self.dev.status(status)
+            except ValueError:  # over MAX_PAYLOAD: telemetry must never stop the control task
+                status["samples"] = []
+                status["alarms"] = status["alarms"][:6]
+                self.dev.status(status)
 
     def event(self, line):
         """Board event sink: one event-log line as an EVENT frame."""
@@ -123,7 +129,9 @@ class HostLink:
             ms = args.get("status_ms")
             if type(ms) is not int or not MIN_STATUS_MS <= ms <= MAX_STATUS_MS:
                 return False, "args.status_ms: expected an integer %d..%d" % (
-                    MIN_STATUS_MS, MAX_STATUS_MS)
+                    MIN_STATUS_MS,
+                    MAX_STATUS_MS,
+                )
             self.status_ms = ms
             self._next_status = None  # the new period starts now
             return True, ""

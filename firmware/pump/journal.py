@@ -18,20 +18,20 @@ import struct
 from binascii import crc32
 
 from pump.compat import const
+from pump.delivery import MODES
 
 STATE_NAME = "state.jnl"
 TMP_NAME = "state.tmp"
 HISTORY_NAME = "history.jnl"
 _MAGIC = const(0x314A5550)  # "PUJ1"
 # magic, seq, boots, basal pulses, bolus pulses, reservoir mU, bolus id, bolus amount mU,
-# bolus pulses given, bolus active, mode, standing-alarm bitmask
-_STATE = "<IIIiiiiiiiii"
-_STATE_SIZE = const(48)
+# bolus mU given, bolus active, mode, standing-alarm bitmask, mU in the last hour, last 24 h
+_STATE = "<IIIiiiiiiiiiii"
+_STATE_SIZE = const(56)
 _HISTORY = "<IIiii"  # seq, t_min, kind, a, b
 _SLOT = const(24)  # _HISTORY (20 bytes) + crc32
 HISTORY_SLOTS = const(128)
 
-MODES = ("run", "suspended", "maintenance")
 HISTORY_KINDS = ("boot", "bolus", "alarm", "day")
 
 
@@ -60,12 +60,14 @@ class State:
         self.bolus_active = 0
         self.mode = 0
         self.alarms = 0
+        self.hour = 0  # rolling totals for the DEL-4 limits
+        self.day = 0
 
     def pack(self):
         body = struct.pack(
             _STATE, _MAGIC, self.seq, self.boots, self.basal_pulses, self.bolus_pulses,
             self.reservoir, self.bolus_id, self.bolus_amount, self.bolus_given,
-            self.bolus_active, self.mode, self.alarms,
+            self.bolus_active, self.mode, self.alarms, self.hour, self.day,
         )  # fmt: skip
         return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
 
@@ -81,8 +83,15 @@ class State:
             raise Corrupt("magic", "state record has a bad magic number")
         s = State()
         (_, s.seq, s.boots, s.basal_pulses, s.bolus_pulses, s.reservoir, s.bolus_id,
-         s.bolus_amount, s.bolus_given, s.bolus_active, s.mode, s.alarms) = f  # fmt: skip
-        if s.mode >= len(MODES) or min(f[2:8]) < 0 or s.bolus_given > s.bolus_amount:
+         s.bolus_amount, s.bolus_given, s.bolus_active, s.mode, s.alarms, s.hour,
+         s.day) = f  # fmt: skip
+        if (
+            not 0 <= s.mode < len(MODES)
+            or min(f[2:10]) < 0
+            or s.bolus_active not in (0, 1)
+            or s.bolus_given > s.bolus_amount
+            or not 0 <= s.hour <= s.day
+        ):
             raise Corrupt("range", "state record fields out of range")
         return s
 

@@ -25,6 +25,26 @@ class RollingTotals:
         self.hour += mu
         self.day += mu
 
+    def seed(self, hour, day):
+        """Start from totals kept across a reboot, when the minute bins are lost.
+
+        The last hour goes in the current minute (it expires from the hour window
+        60 minutes from now: never earlier than it really would); the rest of the
+        day goes into the bins just older than an hour (the newest it can be), so
+        every unit leaves the windows no sooner than it would have without the reboot."""
+        bins = self.bins
+        i = self.index
+        bins[i] = hour
+        rest = day - hour
+        age = _HOUR
+        while rest > 0 and age < _BINS:
+            chunk = rest if rest < 60000 else 60000
+            bins[(i + _BINS - age) % _BINS] = chunk
+            rest -= chunk
+            age += 1
+        self.hour = hour
+        self.day = day - rest
+
     def next_minute(self):
         bins = self.bins
         self.hour -= bins[(self.index + _BINS + 1 - _HOUR) % _BINS]

@@ -134,8 +134,10 @@ class LineTask:
         app = self.app
         app.clear_alarm("reconnect", now)
         minutes = ticks_diff(now, self._planned_start) // 60000
-        app.log.emit("planned", "state=ended src=%s min=%d missed_basal=%d"
-                     % (source, minutes, self._missed_mu))
+        app.log.emit(
+            "planned",
+            "state=ended src=%s min=%d missed_basal=%d" % (source, minutes, self._missed_mu),
+        )
         app.delivery.set_mode(now, "run", "planned_reconnect")
         self.watch.rearm()
         return None
@@ -148,8 +150,10 @@ class LineTask:
             acc -= _MS_PER_H
             self._missed_mu += 1
         self._missed_acc = acc
-        if not self._planned_reminded and ticks_diff(now, self._planned_start) >= \
-                self._planned_remind:
+        if (
+            not self._planned_reminded
+            and ticks_diff(now, self._planned_start) >= self._planned_remind
+        ):
             self._planned_reminded = True
             self.app.raise_alarm("reconnect", now, "missed_basal=%d" % self._missed_mu)
 

@@ -46,8 +46,13 @@ COMMAND = const(3)  # host -> device
 RESPONSE = const(4)  # device -> host, answers COMMAND with the same seq
 ERROR = const(5)  # either way: the frame with this seq (0 if unknown) was bad
 KINDS = (STATUS, EVENT, COMMAND, RESPONSE, ERROR)
-KIND_NAMES = {STATUS: "status", EVENT: "event", COMMAND: "command",
-              RESPONSE: "response", ERROR: "error"}
+KIND_NAMES = {
+    STATUS: "status",
+    EVENT: "event",
+    COMMAND: "command",
+    RESPONSE: "response",
+    ERROR: "error",
+}
 
 FLAG_AUTH = const(0x01)
 KNOWN_FLAGS = FLAG_AUTH
@@ -153,8 +158,9 @@ class Auth:
         if not _same(self.tag(signed, counter), mac):
             raise FrameError(E_AUTH, "authentication tag does not match", seq)
         if counter <= self.last_counter:
-            raise FrameError(E_REPLAY, "counter %d not above %d" % (counter, self.last_counter),
-                             seq)
+            raise FrameError(
+                E_REPLAY, "counter %d not above %d" % (counter, self.last_counter), seq
+            )
         self.last_counter = counter
 
 
@@ -185,8 +191,9 @@ def decode_line(line, auth=None, require_auth=False):
     except ValueError:
         raise FrameError(E_BASE64, "undecodable base64") from None
     if len(raw) < HEADER_LEN + CRC_LEN:
-        raise FrameError(E_SHORT, "%d bytes, a frame has at least %d" % (
-            len(raw), HEADER_LEN + CRC_LEN))
+        raise FrameError(
+            E_SHORT, "%d bytes, a frame has at least %d" % (len(raw), HEADER_LEN + CRC_LEN)
+        )
     crc = struct.unpack("<I", raw[-CRC_LEN:])[0]
     if binascii.crc32(raw[:-CRC_LEN]) & 0xFFFFFFFF != crc:
         raise FrameError(E_CRC, "CRC mismatch")
@@ -203,10 +210,10 @@ def decode_line(line, auth=None, require_auth=False):
     end = HEADER_LEN + length
     counter = None
     if flags & FLAG_AUTH:
-        counter = struct.unpack("<I", raw[end:end + 4])[0]
+        counter = struct.unpack("<I", raw[end : end + 4])[0]
         if auth is None:
             raise FrameError(E_AUTH, "authenticated frame but no key here", seq)
-        auth.check(raw[:end], counter, raw[end + 4:end + AUTH_LEN], seq)
+        auth.check(raw[:end], counter, raw[end + 4 : end + AUTH_LEN], seq)
     elif require_auth:
         raise FrameError(E_UNAUTH, "this command needs an authenticated frame", seq)
     try:
@@ -278,8 +285,7 @@ class FrameReader:
             if line.endswith(b"\r"):
                 line = line[:-1]  # a terminal that added CR
             if self.overflow:
-                out.append(("error", FrameError(E_TOO_LONG, "frame over %d characters"
-                                                % MAX_LINE)))
+                out.append(("error", FrameError(E_TOO_LONG, "frame over %d characters" % MAX_LINE)))
                 continue
             try:
                 out.append(("frame", decode_line(line, self.auth)))
@@ -330,7 +336,7 @@ class DeviceLink:
         name = frame.body.get("cmd")
         args = frame.body.get("args", {})
         if not isinstance(name, str) or not isinstance(args, dict):
-            self._error(FrameError(E_COMMAND, "need {\"cmd\": str, \"args\": object}", frame.seq))
+            self._error(FrameError(E_COMMAND, 'need {"cmd": str, "args": object}', frame.seq))
             return
         if name in self.auth_required and frame.counter is None:
             self._error(FrameError(E_UNAUTH, "%s needs an authenticated frame" % name, frame.seq))

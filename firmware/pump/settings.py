@@ -58,7 +58,7 @@ class Settings:
             values = {}
         if not isinstance(values, dict):
             raise InputError(where, "expected an object")
-        for key in values:
+        for key in sorted(values):  # sorted: the same error on every interpreter
             if key not in NAMES:
                 raise InputError(where + "." + str(key), "unknown setting")
         self.source = {}

@@ -31,7 +31,8 @@ def to_milli(value, where, lo=None, hi=None):
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise InputError(where, "%r is outside %r..%r" % (value, lo, hi))
     milli = int(round(value * 1000))
-    if abs(value * 1000 - milli) > 1e-6:
+    # boards parse JSON into 32-bit floats: 4.05 arrives as 4.0499997, so allow 0.05 mU
+    if abs(value * 1000 - milli) > 0.05:
         raise InputError(where, "%r has more than 3 decimals" % (value,))
     return milli
 

@@ -6,8 +6,24 @@ from boards import hal
 class HardwareBoard(hal.Board):
     """A board whose drivers are all passed in; ``pins`` is the pin map it was built from."""
 
-    def __init__(self, name, pins, boot_reason, clock, motor, pressure, button, connector, buzzer,
-                 led, battery, watchdog, link, storage_root="/", storage_safe=True):
+    def __init__(
+        self,
+        name,
+        pins,
+        boot_reason,
+        clock,
+        motor,
+        pressure,
+        button,
+        connector,
+        buzzer,
+        led,
+        battery,
+        watchdog,
+        link,
+        storage_root="/",
+        storage_safe=True,
+    ):
         self.name = name
         self.pins = pins
         self.boot_reason = boot_reason  # "power_on" or "watchdog", for App.boot

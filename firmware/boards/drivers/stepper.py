@@ -25,8 +25,16 @@ class StepDirStepper(hal.Motor):
     step rate (500 us high + 500 us low = 1000 steps/s).
     """
 
-    def __init__(self, step, direction, enable, sleep_us, steps_per_pulse=8,
-                 half_period_us=500, enable_active_low=True):
+    def __init__(
+        self,
+        step,
+        direction,
+        enable,
+        sleep_us,
+        steps_per_pulse=8,
+        half_period_us=500,
+        enable_active_low=True,
+    ):
         if steps_per_pulse < 1:
             raise ValueError("steps_per_pulse must be >= 1")
         if half_period_us < 2:

@@ -88,6 +88,9 @@ class FileBlockDevice:
         return None
 
     def _check(self, block, offset, length):
-        if block < 0 or offset < 0 or (block * self.block_size + offset + length
-                                       > self.block_count * self.block_size):
+        if (
+            block < 0
+            or offset < 0
+            or (block * self.block_size + offset + length > self.block_count * self.block_size)
+        ):
             raise OSError(5)

@@ -179,8 +179,9 @@ class Plant:
             return 0
         if line == "disconnect":
             return self.p["tubing_tau_ms"]
-        wander = triangle(self.t_ms // 60000, self.p["site_wander_period_s"] // 60,
-                          self.p["site_wander_pct"])
+        wander = triangle(
+            self.t_ms // 60000, self.p["site_wander_period_s"] // 60, self.p["site_wander_pct"]
+        )
         tau = self.p["site_tau_ms"] * (100 + wander) // 100
         if line == "kink":
             return tau * self.kink_factor
@@ -243,8 +244,9 @@ class Plant:
             p = self.p
             pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
             if self.line != "disconnect":
-                pa += p["tissue_pa"] + triangle(t_s, p["tissue_wander_period_s"],
-                                                p["tissue_wander_pa"])
+                pa += p["tissue_pa"] + triangle(
+                    t_s, p["tissue_wander_period_s"], p["tissue_wander_pa"]
+                )
             self._slow_pa = pa
         return self._slow_pa + (self.excess_mpa + self.friction_mpa) // 1000
 

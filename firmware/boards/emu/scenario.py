@@ -64,7 +64,7 @@ class Scenario:
     def __init__(self, raw, plant_faults=()):
         if not isinstance(raw, dict):
             raise InputError("scenario", "expected a JSON object at the top level")
-        for key in raw:
+        for key in sorted(raw):  # sorted: the same error on every interpreter
             if key not in TOP_KEYS:
                 raise InputError(repr(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
         if raw.get("format") != FORMAT:
@@ -118,7 +118,7 @@ class Scenario:
             raise InputError(where, "needs exactly one of 'press', 'command', 'fault'")
         kind = kinds[0]
         allowed = {"press": ("at", "press", "gap_ms"), "command": ("at", "command", "args")}
-        for key in item:
+        for key in sorted(item):
             if kind != "fault" and key not in allowed[kind]:
                 raise InputError(where + "." + str(key), "unknown key for a %s action" % kind)
         if kind == "press":
@@ -153,7 +153,7 @@ class Scenario:
                 raise InputError(where + ".task", "expected a task name")
             return (task, to_int(item.get("ms"), where + ".ms", 1, 600000))
         if fault == "reboot":
-            for key in item:
+            for key in sorted(item):
                 if key not in ("at", "fault"):
                     raise InputError(where + "." + str(key), "unknown key for a reboot")
             return None
