@@ -19,7 +19,8 @@ leak_l is measured against the resting baseline, which cannot be seen when the
 line never comes to rest between pulses (high rates, the tail of a bolus): the
 baseline then sits too high and leak_l reads too fast. So a pulse is judged
 only if the line had settled before it: the residual pressure the 10 s slope
-before the pulse implies (slope x tau) is below an eighth of the bump.
+before the pulse implies (slope x tau) is below an eighth of the bump, give or
+take the noise.
 """
 
 from pump.compat import const
@@ -73,9 +74,9 @@ class DisconnectDetector:
         l_q8 = feat.leak_l
         if l_q8 < 0 or self.open_streak:
             return
-        tau = self.tau_ms() or GATE_TAU_MS
+        tau_s = (self.tau_ms() or GATE_TAU_MS) // 1000
         drop = feat.pre_drop10 if feat.pre_drop10 > 0 else -feat.pre_drop10
-        if drop * (tau // 1000) // 10 > feat.e1 >> 3:
+        if drop > (feat.e1 >> 3) * 10 // tau_s + 3 * feat.noise_pa():
             return  # the line had not settled before this pulse: leak_l would be biased
         leaking = l_q8 > LEAK_ABS_Q8 or (self.learned >= LEARN_PULSES and 10 * l_q8 > self.lref16)
         if leaking:
