@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 
-.PHONY: run test lint bench detect-bench clean venv
+.PHONY: run test lint bench bench-flash detect-bench fuzz clean venv
 
 venv: $(STAMP)
 
@@ -27,6 +27,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_flash.py
+
+bench-flash: $(STAMP)
+	$(BIN)/python tools/bench_flash.py
+
+# long property runs; the example database (.hypothesis/) is kept between runs
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long POWERCUT_CUTS=1000 $(BIN)/python -m pytest -s --hypothesis-show-statistics \
+	  tests/test_stateful.py tests/test_bad_input.py tests/test_journal.py tests/test_delivery.py \
+	  tests/test_powercut.py
 
 # detection latency, missed insulin and false alarms on the plant model (docs/detection.md);
 # DETECT_BENCH_ARGS=--quick for the small profile

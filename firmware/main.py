@@ -8,6 +8,15 @@ import sys
 
 
 def main():
+    try:
+        import vboard  # set by boards/emu/vboot.py: the board behind `pumpctl vboard`
+    except ImportError:
+        vboard = None
+    if vboard is not None:
+        from boards.emu.service import serve
+
+        serve(vboard)
+        return
     if len(sys.argv) > 1 and sys.argv[1] in ("--record", "--replay"):
         from boards.emu.replay import main as run_trace
 

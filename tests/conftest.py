@@ -1,7 +1,7 @@
 """Shared test set-up: hypothesis profiles and helpers to run the firmware.
 
 HYPOTHESIS_PROFILE=ci (default): derandomized and bounded, for make test.
-HYPOTHESIS_PROFILE=long: many more examples, for make fuzz.
+HYPOTHESIS_PROFILE=long: 10,000 examples per property (10,000 stateful sequences), for make fuzz.
 """
 
 import os
@@ -19,7 +19,7 @@ settings.register_profile(
 settings.register_profile(
     "long",
     deadline=None,
-    max_examples=2000,
+    max_examples=10_000,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
 )

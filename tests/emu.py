@@ -10,6 +10,7 @@ from pathlib import Path
 
 from boards.emu import plant
 from boards.emu.board import EmuBoard
+from boards.emu.runner import ScenarioDriver, boot
 from boards.emu.runner import run as run_scenario
 from boards.emu.scenario import Scenario
 from pump.app import App
@@ -56,14 +57,18 @@ def run_subprocess(raw: dict, tmp_path: Path, cpython: bool, heap: str | None = 
 
 
 class Bench:
-    """An app on the emulated board, stepped by hand (for unit tests of one behaviour)."""
+    """The firmware on the emulated board, stepped by hand (unit and stateful tests)."""
 
     def __init__(self, raw: dict | None = None):
         self.out = io.StringIO()
-        sc = Scenario(raw or scenario(duration="100:00"), plant.FAULTS)
-        self.board = EmuBoard(sc, self.out)
-        self.app = App(self.board, sc.settings, sc.profile, sc.start_tod)
-        self.app.boot()
+        self.scenario = Scenario(raw or scenario(duration="1000:00"), plant.FAULTS)
+        self.board = EmuBoard(self.scenario, self.out)
+        self.driver = ScenarioDriver(self.board, [])
+        self.app = boot(self.board, self.scenario, self.driver, "power_on")
+
+    def reboot(self, reason: str = "power_cut") -> None:
+        """Restart the firmware: RAM is lost, the board (flash, plunger, clock) stays."""
+        self.app = boot(self.board, self.scenario, self.driver, reason)
 
     def run_for(self, ms: int) -> None:
         """Run the scheduler until ``ms`` more virtual ms have passed."""

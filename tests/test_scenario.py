@@ -15,7 +15,7 @@ from pumpctl.cli import main
     [
         ({"format": "pumpscenario/9"}, "format"),
         ({"duration": "7h"}, "duration"),
-        ({"bogus": 1}, "bogus"),
+        ({"bogus": 1}, "'bogus'"),
         ({"settings": {"pulse_u": 0.2}}, "settings.pulse_u"),
         ({"settings": {"max_bolus_u": 0.07}}, "settings.max_bolus_u"),
         ({"settings": {"speed": 1}}, "settings.speed"),

@@ -35,7 +35,13 @@ KINDS = {
     "limit": MEDIUM,
     "reconnect": MEDIUM,
     "reservoir_low": LOW,
+    "journal": HIGH,
 }
+# bit positions of the standing-alarm mask kept in the journal (append only: it is on flash)
+JOURNAL_BITS = (
+    "occlusion", "disconnect", "sensor", "reservoir_empty", "battery_empty", "watchdog",
+    "settings", "battery_low", "limit", "reconnect", "reservoir_low", "journal",
+)  # fmt: skip
 
 
 class Alarm:
@@ -112,6 +118,13 @@ class Alarms:
             if alarm.priority == HIGH:
                 return True
         return False
+
+    def standing_mask(self):
+        mask = 0
+        for alarm in self.records:
+            if alarm.standing and alarm.kind in JOURNAL_BITS:
+                mask |= 1 << JOURNAL_BITS.index(alarm.kind)
+        return mask
 
     def standing(self, kind):
         alarm = self.find(kind)

@@ -9,12 +9,13 @@ The app never imports hardware: everything comes in through ``board``.
 
 from array import array
 
-from pump.alarms import Alarms
+from pump.alarms import JOURNAL_BITS, Alarms
 from pump.button import ButtonBolus
 from pump.compat import const
 from pump.delivery import Delivery
 from pump.events import EventLog
 from pump.feedback import Feedback
+from pump.journal import Corrupt
 from pump.linetask import LineTask
 from pump.sched import Scheduler, Task
 from pump.uptime import Uptime
@@ -30,10 +31,22 @@ _ALARM_TONES = ((0, 0), (800, 100), (1200, 200), (2000, 400))
 
 
 class App:
-    def __init__(self, board, settings, profile, time_of_day_ms=0):
+    def __init__(
+        self,
+        board,
+        settings,
+        profile,
+        time_of_day_ms=0,
+        journal=None,
+        uptime_ms=0,
+        settings_problem=None,
+    ):
         self.board = board
         self.settings = settings
+        self.settings_problem = settings_problem  # from pump.settings.load_settings
+        self.journal = journal
         self.uptime = Uptime(time_of_day_ms)
+        self.uptime.advance(uptime_ms)  # the emulator keeps one timeline across reboots
         self.log = EventLog(board.emit, self.uptime)
         self.alarms = Alarms(self.log)
         self.delivery = Delivery(settings, profile, board.motor, self.alarms, self.log, self.uptime)
@@ -53,16 +66,47 @@ class App:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def boot(self):
+    def boot(self, reason="power_on"):
         now = self.board.clock.ticks_ms()
         s = self.settings
         self.log.emit(
             "boot",
-            "board=%s fw=%s pulse=%d reservoir=%d tod=%d"
-            % (self.board.name, VERSION, s.pulse, self.delivery.reservoir, self.uptime.tod_offset),
-        )
+            "board=%s fw=%s pulse=%d reservoir=%d tod=%d reason=%s"
+            % (self.board.name, VERSION, s.pulse, self.delivery.reservoir,
+               self.uptime.time_of_day_ms(), reason),
+        )  # fmt: skip
+        if self.journal is not None:
+            self._recover(now, reason)
+        if self.settings_problem:
+            self.log.emit("settings", "state=defaults reason=%s" % self.settings_problem)
+            self.delivery.mode = "suspended"  # safe defaults until a person checks them
+            self._one_shot_alarm("settings", now, "reason=%s" % self.settings_problem)
         self.delivery.start(now)
         self.sched.start()
+
+    def _recover(self, now, reason):
+        """REL-1: take over the journal, or fall back to safe defaults if it is corrupt."""
+        journal = self.journal
+        delivery = self.delivery
+        try:
+            state = journal.load()
+        except Corrupt as e:
+            self.log.emit("journal", "state=corrupt reason=%s" % e.code)
+            journal.state.seq = 0
+            delivery.mode = "suspended"  # safe default: nothing runs until a person checks
+            self._one_shot_alarm("journal", now, "reason=%s" % e.code)
+            state = None
+        if state is not None:
+            delivery.restore(state)
+            for bit in range(len(JOURNAL_BITS)):
+                if state.alarms >> bit & 1:
+                    self.alarms.raise_(JOURNAL_BITS[bit], now, "restored=1")
+        if reason == "watchdog":
+            self._one_shot_alarm("watchdog", now)
+        journal.state.boots += 1
+        delivery.journal = journal
+        delivery.persist()  # a bolus cut short is now closed on flash too
+        journal.note(self.uptime.now_ms() // 60000, "boot", journal.state.boots)
 
     def run(self):
         """Boot and run forever (until ``sched.running`` is cleared)."""
@@ -111,17 +155,25 @@ class App:
 
     # -- alarms and commands -------------------------------------------------------
 
+    def _one_shot_alarm(self, kind, now, detail=""):
+        """An alarm for something that happened (a reset, lost state): it has no standing
+        cause to clear, but it blocks delivery until a person acknowledges it."""
+        self.alarms.raise_(kind, now, detail)
+        self.alarms.clear(kind, now)
+
     def raise_alarm(self, kind, now, detail=""):
         if not self.alarms.standing(kind):
             self.delivery.settle(now)
             self.alarms.raise_(kind, now, detail)
             self.delivery.refresh(now)
+            self.delivery.persist()
 
     def clear_alarm(self, kind, now):
         if self.alarms.standing(kind):
             self.delivery.settle(now)
             self.alarms.clear(kind, now)
             self.delivery.refresh(now)
+            self.delivery.persist()
 
     def ack(self, now, kind=None):
         self.delivery.settle(now)

@@ -22,6 +22,7 @@ from pump.units import MS_PER_H
 RUN = "run"
 SUSPENDED = "suspended"
 MAINTENANCE = "maintenance"
+MODES = (RUN, SUSPENDED, MAINTENANCE)  # journal encoding: append only
 
 _MINUTE_MS = const(60000)
 _DAY_MS = const(86400000)
@@ -60,6 +61,7 @@ class Delivery:
         self._tod = 0  # time of day at _last
         self._minute = 0  # ms into the current rolling-totals minute
         self._low_sent = False
+        self.journal = None  # pump.journal.Journal when the board has durable storage
 
     # -- time ---------------------------------------------------------------
 
@@ -177,10 +179,12 @@ class Delivery:
         return True
 
     def _pulse(self, source):
+        """Deliver one pulse the caller has already counted: journal first, then the motor."""
         pulse = self.settings.pulse
-        self.motor.pulse()
         self.reservoir -= pulse
         self.totals.add(pulse)
+        self.persist()  # write-ahead: a cut from here on can only under-deliver
+        self.motor.pulse()
         self.log.emit(
             "pulse",
             "src=%s total=%d res=%d"
@@ -208,6 +212,48 @@ class Delivery:
         if bolus.done():
             self.end_bolus("done")
 
+    # -- durability (REL-1) ----------------------------------------------------
+
+    def persist(self):
+        """Commit the durable state to the journal (no-op without storage)."""
+        journal = self.journal
+        if journal is None:
+            return
+        st = journal.state
+        pulse = self.settings.pulse
+        st.basal_pulses = self.basal_given // pulse
+        st.bolus_pulses = self.bolus_given // pulse
+        st.reservoir = self.reservoir
+        st.bolus_id = self.bolus_count
+        bolus = self.bolus
+        st.bolus_active = 0 if bolus is None else 1
+        st.bolus_amount = 0 if bolus is None else bolus.amount
+        st.bolus_given = 0 if bolus is None else bolus.given * pulse
+        st.mode = MODES.index(self.mode)
+        st.alarms = self.alarms.standing_mask()
+        journal.commit()
+
+    def restore(self, st):
+        """Take over the journal's state at boot. A bolus cut short is ended, never resumed."""
+        pulse = self.settings.pulse
+        self.basal_given = st.basal_pulses * pulse
+        self.bolus_given = st.bolus_pulses * pulse
+        self.reservoir = st.reservoir
+        self.bolus_count = st.bolus_id
+        self.mode = MODES[st.mode]
+        self.log.emit(
+            "restore",
+            "delivered=%d basal=%d bolus=%d reservoir=%d mode=%s boots=%d"
+            % (self.basal_given + self.bolus_given, self.basal_given, self.bolus_given,
+               self.reservoir, self.mode, st.boots),
+        )  # fmt: skip
+        if st.bolus_active:
+            self.log.emit(
+                "bolus",
+                "state=ended id=%d delivered=%d amount=%d reason=power_loss"
+                % (st.bolus_id, st.bolus_given, st.bolus_amount),
+            )
+
     # -- reservoir --------------------------------------------------------------
 
     def minutes_left(self):
@@ -226,8 +272,10 @@ class Delivery:
     def _check_reservoir(self):
         s = self.settings
         if self.reservoir < s.pulse:
-            self.alarms.raise_("reservoir_empty", self._last)
-            self._retarget(self._last)
+            if not self.alarms.standing("reservoir_empty"):
+                self.alarms.raise_("reservoir_empty", self._last)
+                self._retarget(self._last)
+                self.persist()
             return
         mins = self.minutes_left()
         low = self.reservoir <= s.low_reservoir or 0 <= mins < s.low_reservoir_h * 60
@@ -269,6 +317,7 @@ class Delivery:
         bolus = Bolus(self.bolus_count, amount, s.pulse, duration_ms, kind, source)
         bolus.last = now
         self.bolus = bolus
+        self.persist()
         self.log.emit(
             "bolus",
             "state=started id=%d kind=%s amount=%d duration=%d src=%s"
@@ -282,6 +331,7 @@ class Delivery:
         if bolus is None:
             return False
         self.bolus = None
+        self.persist()
         self.log.emit(
             "bolus",
             "state=ended id=%d delivered=%d amount=%d reason=%s"
@@ -350,4 +400,5 @@ class Delivery:
             self.log.emit("temp", "state=cancelled")
         self.log.emit("mode", "mode=%s reason=%s" % (mode, reason))
         self.refresh(now)
+        self.persist()
         return None

@@ -6,6 +6,9 @@ naming it, so a settings file, a scenario or a host command gets the same
 clear answer.
 """
 
+import json
+from binascii import crc32
+
 from pump.units import InputError, to_int, to_milli
 
 # (name in files, attribute, default, lo, hi, kind)
@@ -70,3 +73,34 @@ class Settings:
             raise InputError(where + ".max_bolus_u", "must not exceed max_u_per_h")
         if self.max_hour > self.max_day:
             raise InputError(where + ".max_u_per_h", "must not exceed max_u_per_day")
+
+
+SETTINGS_NAME = "settings.json"
+SETTINGS_TMP = "settings.tmp"
+
+
+def save_settings(store, values):
+    """Write ``values`` (human units, as a scenario holds them) atomically with a CRC line."""
+    Settings(values)  # never store what would not load
+    body = json.dumps(values).encode()
+    store.write_atomic(SETTINGS_NAME, SETTINGS_TMP, body + b"\n%08x\n" % (crc32(body) & 0xFFFFFFFF))
+
+
+def load_settings(store):
+    """(Settings, problem): problem is None, or one word (crc, json, invalid) when the file
+    could not be trusted and the safe defaults are returned instead (REL-1)."""
+    data = store.read(SETTINGS_NAME)
+    if data is None:
+        return Settings(), None
+    lines = data.split(b"\n")
+    # the CRC line must match byte for byte (lowercase hex): a flipped letter case is damage too
+    if len(lines) != 3 or lines[2] != b"" or lines[1] != b"%08x" % (crc32(lines[0]) & 0xFFFFFFFF):
+        return Settings(), "crc"
+    try:
+        values = json.loads(lines[0])
+    except ValueError:
+        return Settings(), "json"
+    try:
+        return Settings(values), None
+    except InputError:
+        return Settings(), "invalid"

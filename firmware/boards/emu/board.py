@@ -131,10 +131,15 @@ class EmuBattery(hal.Battery):
 
 
 class EmuWatchdog(hal.Watchdog):
-    def __init__(self, clock):
+    """The emulated hardware watchdog: if virtual time passes ``timeout_ms`` without a
+    feed (a hung task), the clock raises WatchdogReset at that instant."""
+
+    def __init__(self, clock, timeout_ms=4000):
         self.clock = clock
-        self.fed = 0
+        self.timeout = timeout_ms
+        self.fed = clock.now
         self.feeds = 0
+        clock.watchdog = self
 
     def feed(self):
         self.fed = self.clock.now
@@ -152,6 +157,28 @@ class NullLink(hal.Link):
 
     def write(self, data):
         return len(data)
+
+
+class FlashStore:
+    """The emulated board's flash for scenario runs: files kept in memory across reboots.
+
+    Same interface as pump.journal.FileStore; a rename is atomic by construction,
+    as it is on littlefs. (The vboard uses a real littlefs2 image instead.)"""
+
+    def __init__(self):
+        self.files = {}
+
+    def read(self, name):
+        return self.files.get(name)
+
+    def write_atomic(self, name, tmp, data):
+        self.files[name] = bytes(data)
+
+    def write_at(self, name, offset, data):
+        old = self.files.get(name, b"")
+        if len(old) < offset:
+            old = old + bytes(offset - len(old))
+        self.files[name] = old[:offset] + bytes(data) + old[offset + len(data) :]
 
 
 class EmuBoard(hal.Board):
@@ -176,6 +203,7 @@ class EmuBoard(hal.Board):
         self.led = EmuLed()
         self.watchdog = EmuWatchdog(self.clock)
         self.link = NullLink()
+        self.flash = FlashStore()
 
     def emit(self, line):
         self.out.write(line)

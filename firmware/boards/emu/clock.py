@@ -16,6 +16,10 @@ class EndOfRun(Exception):
     """The scenario's duration has been reached."""
 
 
+class WatchdogReset(Exception):
+    """The emulated watchdog was not fed in time: the board resets."""
+
+
 def _wall_ms():
     try:
         return time.ticks_ms()  # MicroPython (Unix port ticks wrap at 2**62)
@@ -36,6 +40,7 @@ class VirtualClock:
         self.start = start_ticks & TICKS_MASK
         self.end = end_ms
         self.speed = speed
+        self.watchdog = None  # an EmuWatchdog registers itself here
         self._wall0 = _wall_ms()
 
     def ticks_ms(self):
@@ -46,6 +51,7 @@ class VirtualClock:
         if d <= 0:
             return
         target = self.now + d
+        self._check_watchdog(target)
         if self.end is not None and target > self.end:
             self.now = self.end
             raise EndOfRun()
@@ -57,4 +63,13 @@ class VirtualClock:
 
     def advance(self, ms):
         """Let virtual time pass inside a task (a stalled or hung task)."""
+        self._check_watchdog(self.now + ms)
         self.now += ms
+
+    def _check_watchdog(self, target):
+        wdt = self.watchdog
+        if wdt is not None and target - wdt.fed > wdt.timeout:
+            bite = wdt.fed + wdt.timeout
+            if self.end is None or bite <= self.end:
+                self.now = bite
+                raise WatchdogReset()

@@ -10,23 +10,33 @@ import sys
 
 from pump import commands
 from pump.app import App
+from pump.journal import Journal
 from pump.sched import Task
 from pump.units import InputError
+from pump.uptime import DAY_MS
 
 from boards.emu import plant as plant_model
 from boards.emu import scenario as scenario_mod
 from boards.emu.board import EmuBoard
-from boards.emu.clock import EndOfRun
+from boards.emu.clock import EndOfRun, WatchdogReset
 
 USAGE = "usage: main.py [--events FILE] [--speed X] SCENARIO"
+
+
+class Reboot(Exception):
+    """The board restarts: RAM is lost, flash and the plunger position are kept."""
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class ScenarioDriver:
     """The emulated world's side of a scenario: host commands and fault injections on time."""
 
-    def __init__(self, board, app, actions):
+    def __init__(self, board, actions):
         self.board = board
-        self.app = app
+        self.app = None  # the app of the current boot
         self.actions = [a for a in actions if a.kind != "press"]  # presses live in EmuButton
         self.next = 0
 
@@ -34,8 +44,9 @@ class ScenarioDriver:
         clock_ms = self.board.clock.now
         actions = self.actions
         while self.next < len(actions) and actions[self.next].at <= clock_ms:
-            self.apply(now, actions[self.next])
-            self.next += 1
+            action = actions[self.next]
+            self.next += 1  # before applying: a reboot action does not come back
+            self.apply(now, action)
 
     def apply(self, now, action):
         kind = action.kind
@@ -50,6 +61,8 @@ class ScenarioDriver:
             board.battery.set_percent(action.data)
         elif kind == "connector":
             board.connector.is_closed = action.data
+        elif kind == "reboot":
+            raise Reboot("power_cut")
         else:
             board.plant.set_fault(kind, action.data)
 
@@ -74,17 +87,32 @@ def _stalled_once(task, clock, ms):
     return stalled
 
 
-def run(scenario, out, speed=0):
-    """Run ``scenario`` to its end; events are written to ``out``. Returns the app."""
-    board = EmuBoard(scenario, out, speed)
-    app = App(board, scenario.settings, scenario.profile, scenario.start_tod)
-    driver = ScenarioDriver(board, app, scenario.actions)
+def boot(board, scenario, driver, reason):
+    """A fresh app (empty RAM) on ``board``, recovering from the board's flash."""
+    tod = (scenario.start_tod + board.clock.now) % DAY_MS
+    board.watchdog.fed = board.clock.now  # a reset restarts the hardware watchdog
+    journal = Journal(board.flash)
+    app = App(board, scenario.settings, scenario.profile, tod, journal, board.clock.now)
+    driver.app = app
     app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
-    app.boot()
-    try:
-        app.sched.run()
-    except EndOfRun:
-        pass
+    app.boot(reason)
+    return app
+
+
+def run(scenario, out, speed=0):
+    """Run ``scenario`` to its end; events are written to ``out``. Returns the last app."""
+    board = EmuBoard(scenario, out, speed)
+    driver = ScenarioDriver(board, scenario.actions)
+    app = boot(board, scenario, driver, "power_on")
+    while True:
+        try:
+            app.sched.run()
+        except EndOfRun:
+            break
+        except Reboot as reboot:
+            app = boot(board, scenario, driver, reboot.reason)
+        except WatchdogReset:
+            app = boot(board, scenario, driver, "watchdog")
     now = board.clock.ticks_ms()
     app.sched.sync(now)
     app.finish(now)

@@ -31,7 +31,7 @@ TOP_KEYS = (
     "plant",
 )
 # fault kinds handled by the board itself; the plant declares its own (plant.FAULTS)
-BOARD_FAULTS = ("stall", "battery", "connector")
+BOARD_FAULTS = ("stall", "battery", "connector", "reboot")
 MAX_HOLD_MS = 60000
 
 
@@ -66,7 +66,7 @@ class Scenario:
             raise InputError("scenario", "expected a JSON object at the top level")
         for key in raw:
             if key not in TOP_KEYS:
-                raise InputError(str(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
+                raise InputError(repr(key), "unknown key (known: %s)" % ", ".join(TOP_KEYS))
         if raw.get("format") != FORMAT:
             raise InputError("format", "expected %r, got %r" % (FORMAT, raw.get("format")))
         name = raw.get("name", "unnamed")
@@ -152,6 +152,11 @@ class Scenario:
             if not isinstance(task, str):
                 raise InputError(where + ".task", "expected a task name")
             return (task, to_int(item.get("ms"), where + ".ms", 1, 600000))
+        if fault == "reboot":
+            for key in item:
+                if key not in ("at", "fault"):
+                    raise InputError(where + "." + str(key), "unknown key for a reboot")
+            return None
         if fault == "battery":
             return to_int(item.get("percent"), where + ".percent", 0, 100)
         if fault == "connector":
@@ -179,10 +184,14 @@ def _plant_params(raw):
 def load(path, plant_faults=()):
     """Read and validate a scenario file; InputError (naming the field) if bad."""
     try:
-        with open(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise InputError(path, "cannot read: %s" % e) from None
+    try:
+        text = data.decode()
+    except ValueError:  # UnicodeError on both interpreters
+        raise InputError(path, "not UTF-8 text") from None
     try:
         raw = json.loads(text)
     except ValueError as e:

@@ -1,0 +1,139 @@
+"""The serial protocol inside the app: host commands in, status and events out.
+
+Runs as an App hook every control tick (``app.hooks``): reads whatever the
+link has, answers each command frame through ``pump.commands`` (the same
+parser and limits as scenarios and the button), and sends a STATUS frame every
+``status_ms``. ``maintenance`` suspends delivery, stops telemetry and ends the
+scheduler so the board falls through to its REPL for flashing.
+"""
+
+from pump import commands, protocol
+from pump.app import CONTROL_MS
+from pump.compat import const
+from pump.delivery import MAINTENANCE
+from pump.ticks import ticks_add, ticks_diff
+from pump.units import InputError
+from pump.version import VERSION
+
+try:
+    from fwbuild import BUILD  # written into each firmware slot by pumpctl flash
+except ImportError:
+    BUILD = "dev"
+
+STATUS_MS = const(1000)
+_READ_CHUNK = const(256)
+_MAX_SAMPLES = const(50)  # pressure samples per status frame (5 s at 10 Hz)
+# Commands of the protocol itself (not delivery commands).
+LINK_COMMANDS = ("status", "maintenance", "ping", "telemetry")
+MIN_STATUS_MS = const(100)
+MAX_STATUS_MS = const(3600000)
+
+
+class HostLink:
+    def __init__(self, app, link, status_ms=STATUS_MS, auth=None, auth_required=()):
+        self.app = app
+        self.link = link
+        self.status_ms = status_ms
+        self.dev = protocol.DeviceLink(link.write, self.handle, auth, auth_required)
+        self._buf = bytearray(_READ_CHUNK)
+        self._view = memoryview(self._buf)
+        self._next_status = None
+        self._sample_index = app.pressure_index  # next ring sample not yet reported
+        self._now = 0
+        self.maintenance = False
+
+    def tick(self, now):
+        self._now = now
+        link = self.link
+        n = link.any()
+        while n:
+            k = link.readinto(self._buf)
+            if not k:
+                break
+            self.dev.feed(self._view[:k])
+            n = link.any()
+        if self.maintenance:
+            return
+        if self._next_status is None or ticks_diff(now, self._next_status) >= 0:
+            self._next_status = ticks_add(now, self.status_ms)
+            self.dev.status(self.status())
+
+    def event(self, line):
+        """Board event sink: one event-log line as an EVENT frame."""
+        self.dev.event(line.rstrip("\n"))
+
+    def status(self):
+        app = self.app
+        d = app.delivery
+        bolus = d.bolus
+        alarms = []
+        for a in app.alarms.records:
+            alarms.append([a.kind, a.priority, 1 if a.active else 0])
+        i = app.pressure_index - 1
+        ring = app.pressure
+        n = app.pressure_index - self._sample_index
+        if n < 0:
+            n += len(ring)
+        if n > _MAX_SAMPLES:
+            n = _MAX_SAMPLES
+        samples = []
+        j = app.pressure_index - n
+        for _ in range(n):
+            samples.append(ring[j])  # j < 0 indexes from the end: the ring wraps
+            j += 1
+        self._sample_index = app.pressure_index
+        connector = app.board.connector
+        return {
+            "fw": VERSION,
+            "build": BUILD,
+            "board": app.board.name,
+            "t_ms": app.uptime.now_ms(),
+            "mode": d.mode,
+            "rate_mu_h": d.rate,
+            "rate_src": d.rate_src,
+            "bolus_mu": bolus.amount if bolus is not None else 0,
+            "bolus_given_mu": bolus.delivered() if bolus is not None else 0,
+            "day_mu": d.totals.day,
+            "reservoir_mu": d.reservoir,
+            "pulse_mu": app.settings.pulse,
+            "minutes_left": d.minutes_left(),
+            "battery_mv": app.board.battery.millivolts(),
+            "pressure": ring[i],
+            "samples": samples,  # counts, one per control tick, oldest first
+            "sample_ms": CONTROL_MS,
+            "connector": (1 if connector.closed() else 0) if connector.fitted else -1,
+            "alarms": alarms,
+        }
+
+    def handle(self, name, args):
+        """DeviceLink handler: (ok, reason)."""
+        if name == "ping":
+            return True, ""
+        if name == "status":
+            self.dev.status(self.status())
+            return True, ""
+        if name == "telemetry":
+            ms = args.get("status_ms")
+            if type(ms) is not int or not MIN_STATUS_MS <= ms <= MAX_STATUS_MS:
+                return False, "args.status_ms: expected an integer %d..%d" % (
+                    MIN_STATUS_MS, MAX_STATUS_MS)
+            self.status_ms = ms
+            self._next_status = None  # the new period starts now
+            return True, ""
+        if name == "maintenance":
+            self.enter_maintenance()
+            return True, ""
+        try:
+            cmd = commands.parse(name, args, "args")
+        except InputError as e:
+            return False, str(e)
+        reason = commands.execute(self.app, self._now, cmd, "host")
+        return reason is None, reason or ""
+
+    def enter_maintenance(self):
+        """Suspend delivery safely, go quiet, stop the scheduler after this tick."""
+        app = self.app
+        app.delivery.set_mode(self._now, MAINTENANCE, "host")
+        self.maintenance = True
+        self.dev.enabled = False  # the response still goes out; then silence
+        app.sched.running = False

@@ -1,0 +1,170 @@
+"""Durable pump state (REL-1): a CRC-checked record written atomically, plus a history ring.
+
+``state.jnl`` holds what must survive a power cut: insulin delivered (as pulse
+counts), reservoir, the bolus in progress, the mode and the standing alarms.
+It is rewritten whole for every change (write ``state.tmp``, flush, rename
+over ``state.jnl``: littlefs renames atomically), and the rewrite for a pulse
+happens BEFORE the motor moves. So a cut at any instant leaves either the old
+record or the new one, and the new one never counts a pulse that was not at
+least commanded: the count is exact, or one pulse high if the cut fell
+between the write and the motor step (under-delivery, never a double dose).
+
+``history.jnl`` is a ring of fixed-size records written in place; each slot
+carries its own sequence number and CRC, so a torn slot is simply skipped.
+"""
+
+import os
+import struct
+from binascii import crc32
+
+from pump.compat import const
+
+STATE_NAME = "state.jnl"
+TMP_NAME = "state.tmp"
+HISTORY_NAME = "history.jnl"
+_MAGIC = const(0x314A5550)  # "PUJ1"
+# magic, seq, boots, basal pulses, bolus pulses, reservoir mU, bolus id, bolus amount mU,
+# bolus pulses given, bolus active, mode, standing-alarm bitmask
+_STATE = "<IIIiiiiiiiii"
+_STATE_SIZE = const(48)
+_HISTORY = "<IIiii"  # seq, t_min, kind, a, b
+_SLOT = const(24)  # _HISTORY (20 bytes) + crc32
+HISTORY_SLOTS = const(128)
+
+MODES = ("run", "suspended", "maintenance")
+HISTORY_KINDS = ("boot", "bolus", "alarm", "day")
+
+
+class Corrupt(Exception):
+    """The state record exists but fails its checks: fall back to safe defaults and alarm.
+
+    ``code`` is one word for the event log: size, crc, magic or range."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class State:
+    """The durable fields, as plain ints (see _STATE)."""
+
+    def __init__(self):
+        self.seq = 0
+        self.boots = 0
+        self.basal_pulses = 0
+        self.bolus_pulses = 0
+        self.reservoir = 0
+        self.bolus_id = 0
+        self.bolus_amount = 0
+        self.bolus_given = 0
+        self.bolus_active = 0
+        self.mode = 0
+        self.alarms = 0
+
+    def pack(self):
+        body = struct.pack(
+            _STATE, _MAGIC, self.seq, self.boots, self.basal_pulses, self.bolus_pulses,
+            self.reservoir, self.bolus_id, self.bolus_amount, self.bolus_given,
+            self.bolus_active, self.mode, self.alarms,
+        )  # fmt: skip
+        return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
+
+    @staticmethod
+    def unpack(data):
+        if len(data) != _STATE_SIZE + 4:
+            raise Corrupt("size", "state record is %d bytes, not %d" % (len(data), _STATE_SIZE + 4))
+        body = data[:_STATE_SIZE]
+        if struct.unpack("<I", data[_STATE_SIZE:])[0] != crc32(body) & 0xFFFFFFFF:
+            raise Corrupt("crc", "state record CRC mismatch")
+        f = struct.unpack(_STATE, body)
+        if f[0] != _MAGIC:
+            raise Corrupt("magic", "state record has a bad magic number")
+        s = State()
+        (_, s.seq, s.boots, s.basal_pulses, s.bolus_pulses, s.reservoir, s.bolus_id,
+         s.bolus_amount, s.bolus_given, s.bolus_active, s.mode, s.alarms) = f  # fmt: skip
+        if s.mode >= len(MODES) or min(f[2:8]) < 0 or s.bolus_given > s.bolus_amount:
+            raise Corrupt("range", "state record fields out of range")
+        return s
+
+
+class FileStore:
+    """Files under ``root`` on the board's filesystem (littlefs2 on every board and the vboard)."""
+
+    def __init__(self, root):
+        self.root = root.rstrip("/") + "/" if root else ""
+
+    def read(self, name):
+        try:
+            with open(self.root + name, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def write_atomic(self, name, tmp, data):
+        with open(self.root + tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+        os.rename(self.root + tmp, self.root + name)
+
+    def write_at(self, name, offset, data):
+        """Write ``data`` at ``offset`` of an existing file (create it zero-filled if missing)."""
+        path = self.root + name
+        try:
+            f = open(path, "r+b")
+        except OSError:
+            f = open(path, "w+b")
+        with f:
+            f.seek(0, 2)
+            if f.tell() < offset:
+                f.write(bytes(offset - f.tell()))
+            f.seek(offset)
+            f.write(data)
+            f.flush()
+
+
+class Journal:
+    def __init__(self, store):
+        self.store = store
+        self.state = State()
+        self.writes = 0
+        self.history_seq = 0
+
+    def load(self):
+        """The last committed state, or None on first boot; Corrupt if it cannot be trusted."""
+        records = self.history()
+        self.history_seq = records[-1][0] + 1 if records else 0
+        data = self.store.read(STATE_NAME)
+        if data is None:
+            return None
+        self.state = State.unpack(data)
+        return self.state
+
+    def commit(self):
+        self.state.seq += 1
+        self.store.write_atomic(STATE_NAME, TMP_NAME, self.state.pack())
+        self.writes += 1
+
+    # -- history ring ---------------------------------------------------------
+
+    def note(self, t_min, kind, a=0, b=0):
+        """Append one history record (kind from HISTORY_KINDS) to the ring."""
+        seq = self.history_seq
+        self.history_seq += 1
+        body = struct.pack(_HISTORY, seq, t_min, HISTORY_KINDS.index(kind), a, b)
+        slot = body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
+        self.store.write_at(HISTORY_NAME, (seq % HISTORY_SLOTS) * _SLOT, slot)
+
+    def history(self):
+        """Valid history records, oldest first, as (seq, t_min, kind, a, b)."""
+        data = self.store.read(HISTORY_NAME) or b""
+        out = []
+        for i in range(len(data) // _SLOT):
+            slot = data[i * _SLOT : (i + 1) * _SLOT]
+            body = slot[:20]
+            if struct.unpack("<I", slot[20:])[0] != crc32(body) & 0xFFFFFFFF:
+                continue  # torn or never written
+            seq, t_min, kind, a, b = struct.unpack(_HISTORY, body)
+            if kind < len(HISTORY_KINDS):
+                out.append((seq, t_min, HISTORY_KINDS[kind], a, b))
+        out.sort(key=lambda r: r[0])
+        return out

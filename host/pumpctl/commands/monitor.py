@@ -1,0 +1,180 @@
+"""`pumpctl monitor --port PORT`: live view of a board, or JSON lines, and trace recording."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import select
+import sys
+import time
+from pathlib import Path
+
+from pumpctl import proto
+from pumpctl.errors import UsageError
+from pumpctl.monitor import PRIORITY_NAMES, PumpView, Session, TraceRecorder, frame_json, sparkline
+
+KEYS_HELP = "keys: a = acknowledge alarm, b = request bolus, s = status now, q = quit"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "monitor",
+        help="live view of a board's telemetry (or --json lines); reconnects by itself",
+        description="Show the pump's status frames live: mode, basal rate, bolus, delivered "
+        "today, reservoir, battery, a pressure sparkline and alarms. " + KEYS_HELP + ".",
+    )
+    p.add_argument("--port", required=True, help="serial device, pty path or socket://HOST:PORT")
+    p.add_argument("--json", action="store_true", help="print one JSON object per frame")
+    p.add_argument("--record", type=Path, metavar="FILE", help="write a pumptrace/1 trace")
+    p.add_argument("--bolus", type=float, default=0.5, metavar="U",
+                   help="amount the b key requests (default 0.5 U; the pump confirms)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--count", type=int, metavar="N", help="stop after N status frames")
+    p.set_defaults(func=run)
+
+
+def _keys():
+    """Single keypresses from a terminal stdin (cbreak mode), else nothing."""
+    if not sys.stdin.isatty():
+        return contextlib.nullcontext(None)
+    import termios
+    import tty
+
+    @contextlib.contextmanager
+    def cbreak():
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+        try:
+            yield fd
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+    return cbreak()
+
+
+def _key(fd: int | None) -> str:
+    if fd is None or not select.select([fd], [], [], 0)[0]:
+        return ""
+    return os.read(fd, 1).decode(errors="replace")
+
+
+def render(view: PumpView, port: str):
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    st = view.status
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+
+    def units(key: str) -> str:
+        v = st.get(key)
+        return f"{v / 1000:.2f} U" if isinstance(v, int) else "-"
+
+    mode = str(st.get("mode", "-"))
+    grid.add_row("mode", Text(mode, style="green" if mode == "run" else "yellow"))
+    rate = st.get("rate_mu_h")
+    grid.add_row("basal", f"{rate / 1000:.2f} U/h ({st.get('rate_src', '-')})"
+                 if isinstance(rate, int) else "-")
+    if st.get("bolus_mu"):
+        grid.add_row("bolus", f"{units('bolus_given_mu')} of {units('bolus_mu')}")
+    else:
+        grid.add_row("bolus", "none")
+    grid.add_row("delivered 24 h", units("day_mu"))
+    left = st.get("minutes_left")
+    time_left = f"{left // 60} h {left % 60:02d} min" if isinstance(left, int) and left >= 0 \
+        else "-"
+    grid.add_row("reservoir", f"{units('reservoir_mu')}, {time_left} left")
+    grid.add_row("battery", f"{st.get('battery_mv', '-')} mV")
+    kpa = list(view.pressure_kpa)
+    grid.add_row("pressure", Text(f"{kpa[-1]:6.1f} kPa  " if kpa else "-", style="cyan")
+                 + Text(sparkline(kpa)))
+    alarms = view.standing_alarms()
+    if alarms:
+        for kind, prio, active in alarms:
+            style = {3: "bold white on red", 2: "bold black on yellow"}.get(prio, "yellow")
+            label = f"{kind} ({PRIORITY_NAMES.get(prio, prio)}" + \
+                (")" if active else ", silenced)")
+            grid.add_row("ALARM", Text(label, style=style))
+    else:
+        grid.add_row("alarms", Text("none", style="green"))
+    for line in view.events:
+        grid.add_row("event", Text(line, style="dim"))
+    for note in view.notes:
+        grid.add_row("", Text(note, style="magenta"))
+    title = f"pump {st.get('board', '?')} fw {st.get('fw', '?')} build {st.get('build', '?')}"
+    return Panel(grid, title=title, subtitle=f"{port}  {KEYS_HELP}")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count: must be at least 1")
+    view = PumpView()
+    recorder = TraceRecorder(args.record) if args.record else None
+    statuses = 0
+
+    def note(text: str) -> None:
+        view.notes.append(text)
+        if args.json or not sys.stdout.isatty():
+            sys.stderr.write(f"monitor: {text}\n")
+            sys.stderr.flush()
+
+    def on_frame(frame: proto.Frame) -> None:
+        nonlocal statuses
+        view.frames += 1
+        if args.json:
+            sys.stdout.write(frame_json(frame) + "\n")
+            sys.stdout.flush()
+        if frame.kind == proto.STATUS:
+            statuses += 1
+            view.on_status(frame.body)
+            if recorder is not None:
+                recorder.on_status(frame.body)
+        elif frame.kind == proto.EVENT:
+            view.events.append(str(frame.body.get("line", "")))
+        elif frame.kind in (proto.RESPONSE, proto.ERROR):
+            name = session.pending.pop(frame.seq, "?")
+            if frame.kind == proto.ERROR:
+                view.bad_frames += 1
+                note(f"{name}: error {frame.body.get('error')}: {frame.body.get('detail')}")
+            else:
+                result = "ok" if frame.body.get("ok") else f"refused: {frame.body.get('reason')}"
+                note(f"{name}: {result}")
+
+    session = Session(args.port, on_frame, note)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    live = None
+    if not args.json and sys.stdout.isatty():
+        from rich.live import Live
+
+        live = Live(render(view, args.port), refresh_per_second=4, screen=False)
+    try:
+        with _keys() as fd, (live or contextlib.nullcontext()):
+            while True:
+                session.poll()
+                key = _key(fd)
+                if key == "q":
+                    break
+                if key and session.link is not None:
+                    if key == "a":
+                        session.command("ack")
+                    elif key == "b":
+                        session.command("bolus", {"amount_u": args.bolus})
+                    elif key == "s":
+                        session.command("status")
+                if live is not None:
+                    live.update(render(view, args.port))
+                if args.count is not None and statuses >= args.count:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+    finally:
+        session.close()
+        if recorder is not None:
+            recorder.close()
+    if recorder is not None:
+        sys.stderr.write(f"monitor: recorded {recorder.rows} samples to {args.record}\n")
+    return 0

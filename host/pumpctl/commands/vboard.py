@@ -1,0 +1,73 @@
+"""`pumpctl vboard`: the emulated board on a pty and a TCP port until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from pumpctl.commands.run import check_scenario
+from pumpctl.errors import PumpctlError, UsageError
+from pumpctl.vboard import DEFAULT_FLASH_BYTES, VBoard, ensure_image
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("vboard", help="run the emulated board behind a pty and a TCP port")
+    p.add_argument("--flash", type=Path, help="littlefs2 flash image (created if missing)")
+    p.add_argument("--flash-size", type=int, default=DEFAULT_FLASH_BYTES // 1024,
+                   metavar="KIB", help="size of a new flash image in KiB (default 2048)")
+    p.add_argument("--speed", default="1", help="virtual time per real time (default 1)")
+    p.add_argument("--scenario", type=Path, help="scenario JSON handed to the emulated board")
+    p.add_argument("--trace", type=Path, help="sensor trace handed to the emulated board")
+    p.add_argument("--host", default="127.0.0.1", help="TCP address to listen on")
+    p.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
+    p.add_argument("--heapsize", help="MicroPython heap, e.g. 192K (default: Unix port's)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        speed = float(args.speed)
+    except ValueError:
+        raise UsageError(f"--speed: expected a number, got {args.speed!r}") from None
+    if speed <= 0:
+        raise UsageError(f"--speed: must be positive, got {args.speed}")
+    if args.scenario is not None and args.scenario.is_file():
+        check_scenario(args.scenario)  # the firmware's own loader: errors name the field
+    options = {"speed": args.speed}
+    for key in ("scenario", "trace"):
+        path = getattr(args, key)
+        if path is not None:
+            if not path.is_file():
+                raise UsageError(f"--{key}: no such file: {path}")
+            options[key] = str(path.resolve())
+    tmpdir = None
+    image = args.flash
+    if image is None:
+        tmpdir = tempfile.TemporaryDirectory(prefix="vboard-")
+        image = Path(tmpdir.name) / "flash.img"
+    created = ensure_image(image, args.flash_size * 1024)
+    try:
+        board = VBoard(image, args.host, args.port, options, args.heapsize)
+    except OSError as e:
+        raise PumpctlError(f"vboard: cannot listen on {args.host}:{args.port}: {e}") from None
+
+    def stop(signum, frame):
+        board.running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"vboard: flash {image}{' (new)' if created else ''}", flush=True)
+    print(f"vboard: pty {board.pty.path}", flush=True)
+    print(f"vboard: {board.url}", flush=True)
+    t0 = time.monotonic()
+    try:
+        board.serve()
+    finally:
+        if tmpdir is not None:
+            tmpdir.cleanup()
+    print(f"vboard: stopped after {time.monotonic() - t0:.1f} s, "
+          f"{board.resets} soft resets", flush=True)
+    return 0

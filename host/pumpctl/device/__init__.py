@@ -1,0 +1,1 @@
+"""MicroPython programs the host tools send to a board (not imported on the host)."""

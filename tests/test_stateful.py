@@ -1,0 +1,190 @@
+"""Stateful property fuzzing of the whole application (DEL-1, DEL-4, DEL-5, ALM-1, REL-1).
+
+A model sits beside the real firmware on the emulated board, as in zarr-python's
+stateful tests: the programmed basal integral, the pulse history for the rolling
+limits and the delivered totals before each reboot are kept here, independently,
+and every ``check_*`` invariant compares them with the firmware after each step.
+HYPOTHESIS_PROFILE=ci keeps
+it bounded for make test; make fuzz runs the long profile.
+"""
+
+from fractions import Fraction
+
+from emu import Bench, scenario
+from hypothesis import note, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from pump.alarms import HIGH, REARM_MS
+
+PULSE = 50
+MAX_HOUR = 8000
+MAX_DAY = 40000
+MS_PER_H = 3_600_000
+
+
+def most_in_window(times: list[int], window: int) -> int:
+    """The largest number of pulses inside any ``window`` ms (times ascending)."""
+    most = j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        most = max(most, i - j + 1)
+    return most
+
+
+class PumpMachine(RuleBasedStateMachine):
+    @initialize(
+        rate=st.integers(0, 60).map(lambda r: r / 20),
+        reservoir=st.sampled_from([2, 20, 300]),
+        battery=st.integers(5, 100),
+    )
+    def boot(self, rate, reservoir, battery):
+        raw = scenario(
+            duration="1000:00",
+            battery_percent=battery,
+            settings={"reservoir_u": reservoir, "max_bolus_u": 5, "max_basal_u_per_h": 3,
+                      "max_u_per_h": MAX_HOUR / 1000, "max_u_per_day": MAX_DAY / 1000},
+            basal_u_per_h=[[0, rate], [360, min(3, rate * 2)], [1080, rate]],
+        )  # fmt: skip
+        self.bench = Bench(raw)
+        self.seen = 0  # events already checked
+        self.programmed = Fraction(0)
+        self.rate = 0
+        self.last_t = 0
+        self.basal = 0
+        self.pulse_times: list[int] = []
+
+    # -- rules: verbs on the pump ----------------------------------------------
+
+    @rule(ms=st.integers(100, 3 * MS_PER_H))
+    def advance(self, ms):
+        d = self.bench.app.delivery
+        blocked = d.mode != "run" or self.bench.app.alarms.blocks_delivery()
+        before = self.bench.board.motor.pulses
+        self.bench.run_for(ms)
+        if blocked:  # DEL-5: nothing moves while suspended or under a high-priority alarm
+            assert self.bench.board.motor.pulses == before
+
+    @rule(amount=st.integers(1, 120).map(lambda n: n * 50), minutes=st.sampled_from([0, 0, 30, 90]))
+    def bolus(self, amount, minutes):
+        b = self.bench
+        reason = b.app.delivery.request_bolus(b.now, amount, minutes * 60000, "host")
+        note(f"bolus {amount} mU over {minutes} min -> {reason}")
+        if reason is None:
+            assert amount <= 5000  # DEL-4: never accepted over the max bolus
+
+    @rule()
+    def cancel_bolus(self):
+        self.bench.app.delivery.cancel_bolus(self.bench.now, "host")
+
+    @rule(pct=st.integers(0, 250), minutes=st.sampled_from([15, 60, 240]))
+    def temp_percent(self, pct, minutes):
+        self.bench.app.delivery.set_temp(self.bench.now, -1, pct, minutes * 60000)
+
+    @rule(rate=st.integers(0, 80).map(lambda r: r * 50), minutes=st.sampled_from([15, 60]))
+    def temp_absolute(self, rate, minutes):
+        reason = self.bench.app.delivery.set_temp(self.bench.now, rate, -1, minutes * 60000)
+        if reason is None:
+            assert rate <= 3000
+
+    @rule()
+    def suspend(self):
+        self.bench.app.delivery.set_mode(self.bench.now, "suspended", "user")
+
+    @rule()
+    def resume(self):
+        self.bench.app.delivery.set_mode(self.bench.now, "run", "user")
+
+    @rule(hold=st.sampled_from([150, 150, 1500]))
+    def press(self, hold):
+        clock = self.bench.board.clock
+        self.bench.board.button.intervals.append((clock.now + 100, clock.now + 100 + hold))
+        self.bench.run_for(hold + 300)
+
+    @rule(data=st.data())
+    def acknowledge(self, data):
+        alarms = self.bench.app.alarms
+        kinds = [a.kind for a in alarms.records]
+        kind = data.draw(st.sampled_from(kinds)) if kinds else None
+        standing = {a.kind for a in alarms.records if a.standing}
+        self.bench.app.ack(self.bench.now, kind)
+        # ALM-1: acknowledging never clears a standing cause
+        assert {a.kind for a in alarms.records if a.standing} == standing
+
+    @rule(percent=st.integers(0, 30))
+    def drain_battery(self, percent):
+        self.bench.board.battery.set_percent(percent)
+
+    @rule(ms=st.integers(30, 2000))
+    def stall_control(self, ms):
+        self.bench.driver.stall("control", ms)
+        self.bench.run_for(200)
+
+    @rule()
+    def reboot(self):
+        d = self.bench.app.delivery
+        before = (d.basal_given, d.bolus_given, d.reservoir)
+        self.bench.reboot()
+        d = self.bench.app.delivery
+        # REL-1: nothing forgotten, nothing counted twice, no bolus restarted
+        assert (d.basal_given, d.bolus_given, d.reservoir) == before
+        assert d.bolus is None
+
+    # -- invariants ------------------------------------------------------------
+
+    def _new_events(self):
+        evs = self.bench.events()
+        new = evs[self.seen :]
+        self.seen = len(evs)
+        return new
+
+    @invariant()
+    def check_delivery_matches_its_accounting(self):
+        """REL-1 and DEL-1: motor pulses == journal totals; basal within one pulse of programmed."""
+        if not hasattr(self, "bench"):
+            return
+        b = self.bench
+        d = b.app.delivery
+        assert b.board.motor.pulses * PULSE == d.basal_given + d.bolus_given
+        assert d.reservoir == b.scenario.settings.reservoir - d.basal_given - d.bolus_given
+        stored = b.app.journal.load()
+        assert stored.basal_pulses * PULSE == d.basal_given
+        for ev in self._new_events():
+            self.programmed += Fraction(self.rate * (ev.t_ms - self.last_t), MS_PER_H)
+            self.last_t = ev.t_ms
+            if ev.kind == "basal":
+                self.rate = ev.int("rate")
+            elif ev.kind == "boot":
+                self.rate = 0
+            elif ev.kind == "pulse":
+                self.pulse_times.append(ev.t_ms)
+                if ev.fields["src"] == "basal":
+                    assert abs(self.basal - self.programmed) < PULSE
+                    self.basal += PULSE
+                    assert abs(self.basal - self.programmed) < PULSE
+
+    @invariant()
+    def check_rolling_limits(self):
+        """DEL-4: no 60 min window holds more than max per hour, no 24 h more than max per day."""
+        if not hasattr(self, "bench"):
+            return
+        assert most_in_window(self.pulse_times, MS_PER_H) * PULSE <= MAX_HOUR
+        assert most_in_window(self.pulse_times, 24 * MS_PER_H) * PULSE <= MAX_DAY
+
+    @invariant()
+    def check_silenced_alarms_rearm(self):
+        """ALM-1: a silenced alarm whose cause stands is annunciating again within 2 min."""
+        if not hasattr(self, "bench"):
+            return
+        now = self.bench.now
+        from pump.ticks import ticks_diff
+
+        for alarm in self.bench.app.alarms.records:
+            if alarm.standing and not alarm.active:
+                assert ticks_diff(now, alarm.since) < REARM_MS + 1000
+            if alarm.priority == HIGH:
+                assert self.bench.app.delivery.rate == 0
+
+
+TestPump = PumpMachine.TestCase
+TestPump.settings = settings(stateful_step_count=25)
