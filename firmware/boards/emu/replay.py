@@ -10,16 +10,12 @@ fault injections in it are ignored: the trace is the world.
 
 import sys
 
-from pump.app import App
-from pump.sched import Task
 from pump.units import InputError
 
 from boards.emu import plant as plant_model
+from boards.emu import runner, tracefile
 from boards.emu import scenario as scenario_mod
-from boards.emu import tracefile
 from boards.emu.board import EmuBoard
-from boards.emu.clock import EndOfRun
-from boards.emu.runner import ScenarioDriver
 
 USAGE = "usage: main.py --record|--replay TRACE SCENARIO"
 
@@ -47,7 +43,6 @@ def meta_of(scenario):
 
 def run(scenario, out, mode, trace_path):
     board = EmuBoard(scenario, out)
-    actions = scenario.actions
     trace_out = None
     if mode == "record":
         trace_out = open(trace_path, "w")
@@ -56,21 +51,13 @@ def run(scenario, out, mode, trace_path):
         rows = tracefile._Rows(trace_path)
         board.pressure = tracefile.TracePressure(rows, board.clock)
         board.connector = tracefile.TraceConnector(rows, board.clock, scenario.connector_fitted)
-        actions = [a for a in actions if a.kind in ("command", "press")]
-    app = App(board, scenario.settings, scenario.profile, scenario.start_tod)
-    driver = ScenarioDriver(board, app, actions)
-    app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
-    app.boot()
+        # the trace is the world: only the user's and the host's actions are replayed
+        scenario.actions = [a for a in scenario.actions if a.kind in ("command", "press")]
     try:
-        app.sched.run()
-    except EndOfRun:
-        pass
-    now = board.clock.ticks_ms()
-    app.sched.sync(now)
-    app.finish(now)
-    if trace_out is not None:
-        trace_out.close()
-    return app
+        return runner.run(scenario, out, board=board)
+    finally:
+        if trace_out is not None:
+            trace_out.close()
 
 
 def main(argv):

@@ -99,9 +99,11 @@ def boot(board, scenario, driver, reason):
     return app
 
 
-def run(scenario, out, speed=0):
-    """Run ``scenario`` to its end; events are written to ``out``. Returns the last app."""
-    board = EmuBoard(scenario, out, speed)
+def run(scenario, out, speed=0, board=None):
+    """Run ``scenario`` to its end; events are written to ``out``. Returns the last app.
+    ``board``: an EmuBoard already built (trace record/replay swap its sensor)."""
+    if board is None:
+        board = EmuBoard(scenario, out, speed)
     driver = ScenarioDriver(board, scenario.actions)
     app = boot(board, scenario, driver, "power_on")
     while True:
