@@ -27,7 +27,7 @@ FAULTS = (
 )
 CONDITIONS = (("0.1 U/h", 100, 0), ("1 U/h", 1000, 0), ("2 U/h", 2000, 0),
               ("bolus 5 U", 1000, 100))
-TARGET_PULSES = {"occlusion": 3, "disconnect": 5, "leak": 10, "sensor": 1}
+TARGET_PULSES = {"occlusion": 3, "disconnect": 5, "leak": 10}
 
 
 @dataclass
@@ -47,7 +47,11 @@ class Row:
         return [self.fault, self.condition, f"{self.detected}/{self.runs}",
                 f"{med_p:g} / {max_p}", f"{med_m:.1f} / {max_m:.1f}",
                 f"{med_p * PULSE_U:.2f} / {max_p * PULSE_U:.2f}",
-                f"<= {TARGET_PULSES.get(self.fault.split()[0], '-')}"]
+                self.target()]
+
+    def target(self) -> str:
+        target = TARGET_PULSES.get(self.fault.split()[0])
+        return f"<= {target}" if target else "-"
 
 
 def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int):
