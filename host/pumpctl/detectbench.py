@@ -10,6 +10,7 @@ in minutes. Every run draws its plant from the seeded sampler
 from __future__ import annotations
 
 import statistics
+import sys
 from dataclasses import dataclass
 
 from boards.emu import plantparams
@@ -108,16 +109,27 @@ def nominal_day(seed: int) -> list[tuple[str, int]]:
     return simulate(params, seed, 24 * 3600000, rate, boluses=boluses, temp=temp).alarms
 
 
+def _progress(done: int, total: int) -> None:
+    if done % 50 == 0 or done == total:
+        sys.stderr.write(f"  nominal days simulated: {done}/{total}\n")
+        sys.stderr.flush()
+
+
 def false_alarms(days: int, seed: int = 99, workers: int = 1) -> tuple[int, list]:
     rng = XorShift32(seed)
     seeds = [rng.next() for _ in range(days)]
+    results = []
     if workers > 1:
         from multiprocessing import Pool
 
         with Pool(workers) as pool:
-            results = pool.map(nominal_day, seeds, chunksize=4)
+            for alarms in pool.imap(nominal_day, seeds, chunksize=4):
+                results.append(alarms)
+                _progress(len(results), days)
     else:
-        results = [nominal_day(s) for s in seeds]
+        for s in seeds:
+            results.append(nominal_day(s))
+            _progress(len(results), days)
     found = [(s, a) for s, a in zip(seeds, results, strict=True) if a]
     return sum(len(a) for _, a in found), found
 
