@@ -63,7 +63,8 @@ class LineFeatures:
         self.reset()
 
     def reset(self):
-        self.samples = 0
+        self.samples = 0  # 0 until the first sample, then 1 (primed)
+        self.phase = 0
         self._ri = 0
         self._hi = 0
         self._rsum = 0
@@ -97,7 +98,7 @@ class LineFeatures:
         """Feed one raw sample (Pa); returns EV_* bits for the features that became ready."""
         if self.samples == 0:
             self._prime(pa)
-        self.samples += 1
+            self.samples = 1
         med = self._med
         a, b = med[0], med[1]
         # median of (a, b, pa)
@@ -117,7 +118,8 @@ class LineFeatures:
         hist = self._hist
         hist[self._hi] = level
         self._hi = (self._hi + 1) % 11
-        if self.samples % 10 == 0:
+        self.phase = self.phase + 1 if self.phase < 9 else 0  # samples mod 10, never grows
+        if self.phase == 0:
             self._slow[self._si] = level
             self._si = (self._si + 1) % 11
         # baseline: lower envelope, fast down, slow up
