@@ -78,6 +78,7 @@ class LineFeatures:
         self.pre = 0
         self.pre_slope = 0  # Pa/s, <= 0
         self.pre_drop10 = 0  # how much the level fell in the 10 s before the pulse (Pa)
+        self.interval = LONG_AGO  # ms from the pulse before to this one
         self._si = 0
         self.a = 0
         self.e1 = 0
@@ -207,6 +208,7 @@ class LineFeatures:
             self.pre_slope = slope if slope < 0 else 0
             self.pre_drop10 = self._slow[self._si] - self.level  # 10 s ago minus now
         self.pre = self.level
+        self.interval = ticks_diff(now, self.t_pulse) if self.pulses else LONG_AGO
         self.t_pulse = now
         self.pulses += 1
         self.since = 0
