@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
+BOARD ?= emu
 
-.PHONY: run test lint bench bench-flash detect-bench fuzz clean venv
+.PHONY: run test lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory
 
 venv: $(STAMP)
 
@@ -25,7 +26,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check firmware host tests tools
 
-bench: $(STAMP)
+bench: $(STAMP) bench-memory
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_flash.py
 
@@ -42,6 +43,18 @@ fuzz: $(STAMP)
 # DETECT_BENCH_ARGS=--quick for the small profile
 detect-bench: $(STAMP)
 	$(BIN)/python tools/detect_bench.py $(DETECT_BENCH_ARGS)
+
+# Smallest heap for the 72 h scenario and bytes allocated per scheduler step (Unix port).
+bench-memory: $(STAMP)
+	$(BIN)/python tools/bench_memory.py
+
+# Board code and firmware/pump against each port's pinned MicroPython stubs (docs/boards.md).
+typecheck: $(STAMP)
+	$(BIN)/python tools/typecheck.py
+
+# .mpy bundle for BOARD=rp2|esp32|stm32|emu in build/$(BOARD)/ with manifest.json.
+build: $(STAMP)
+	$(BIN)/python tools/build.py $(BOARD)
 
 clean:
 	rm -rf $(VENV) build .hypothesis

@@ -1,5 +1,6 @@
 """Firmware entry point: pick the board, build the app, run the scheduler.
 
+On rp2, esp32 and the pyboard this is the real board (boards/device.py).
 On the MicroPython Unix port and under CPython this is the emulated board,
 driven by a scenario file given on the command line (see boards/emu/runner.py).
 """
@@ -8,6 +9,13 @@ import sys
 
 
 def main():
+    from boards import board_name
+
+    if board_name() != "emu":  # rp2, esp32, pyboard: see boards/device.py
+        from boards.device import run
+
+        run()
+        return
     try:
         import vboard  # set by boards/emu/vboot.py: the board behind `pumpctl vboard`
     except ImportError:

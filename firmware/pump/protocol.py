@@ -22,7 +22,7 @@ import json
 import struct
 
 try:
-    from micropython import const
+    from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
 
     def const(value):
@@ -70,17 +70,18 @@ E_COMMAND = "bad_command"
 _B64 = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
-def _dumps(body):
+def _dumps(body):  # pyright: ignore[reportRedeclaration]
     return json.dumps(body)
 
 
+# ensure_ascii is CPython-only (the stub check flags it): probed, used only where it exists.
 try:
-    json.dumps("", ensure_ascii=False)
+    json.dumps("", ensure_ascii=False)  # pyright: ignore[reportCallIssue]
 
     def _dumps(body):  # noqa: F811
         # Raw UTF-8, not \u escapes: MicroPython does not join escaped
         # surrogate pairs, so a character outside the BMP would not survive.
-        return json.dumps(body, ensure_ascii=False)
+        return json.dumps(body, ensure_ascii=False)  # pyright: ignore[reportCallIssue]
 
 except TypeError:  # MicroPython: no ensure_ascii, writes UTF-8 already
     pass

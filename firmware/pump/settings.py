@@ -37,6 +37,22 @@ class Settings:
     """Validated settings. Attributes hold integers: insulin in mU (``pulse``,
     ``max_bolus``, ...), rates in mU/h, durations in ms."""
 
+    # Set from SPEC by __init__ (setattr); declared for the stub type-check, no runtime cost.
+    pulse: int
+    reservoir: int
+    max_bolus: int
+    max_basal: int
+    max_hour: int
+    max_day: int
+    bolus_per_min: int
+    button_step: int
+    button_timeout_ms: int
+    long_press_ms: int
+    low_reservoir: int
+    low_reservoir_h: int
+    battery_low_mv: int
+    battery_empty_mv: int
+
     def __init__(self, values=None, where="settings"):
         if values is None:
             values = {}

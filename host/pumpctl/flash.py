@@ -63,11 +63,13 @@ class BoardSpec:
     chunk: int  # bytes per acknowledged chunk (a board's USB/UART buffers)
 
 
+# What every real board imports besides its own module (docs/boards.md).
+REAL_BOARD_FILES = ("device.py", "drivers/*.py")
 BOARDS = {
     "emu": BoardSpec("emu", "x64", ("emu/*.py",), 4096),
-    "rp2": BoardSpec("rp2", "armv6m", ("rp2_pico.py",), 1024),
-    "esp32": BoardSpec("esp32", "xtensawin", ("esp32_devkit.py",), 1024),
-    "stm32": BoardSpec("stm32", "armv7emsp", ("stm32_pyboard.py",), 1024),
+    "rp2": BoardSpec("rp2", "armv6m", ("rp2_pico.py", *REAL_BOARD_FILES), 1024),
+    "esp32": BoardSpec("esp32", "xtensawin", ("esp32_devkit.py", *REAL_BOARD_FILES), 1024),
+    "stm32": BoardSpec("stm32", "armv7emsp", ("stm32_pyboard.py", *REAL_BOARD_FILES), 1024),
 }
 # Emulator plumbing that runs before the flash is mounted: never shipped.
 HOST_ONLY = {"boards/emu/vboot.py", "boards/emu/blockdev.py"}

@@ -11,6 +11,8 @@ import time
 
 from pump.ticks import TICKS_MASK, ticks_diff
 
+from boards import hal
+
 
 class EndOfRun(Exception):
     """The scenario's duration has been reached."""
@@ -34,7 +36,7 @@ def _sleep_ms(ms):
         time.sleep(ms / 1000)
 
 
-class VirtualClock:
+class VirtualClock(hal.Clock):
     def __init__(self, start_ticks=0, end_ms=None, speed=0):
         self.now = 0
         self.start = start_ticks & TICKS_MASK

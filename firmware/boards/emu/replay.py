@@ -44,6 +44,7 @@ def meta_of(scenario):
 
 def run(scenario, out, mode, trace_path):
     board = EmuBoard(scenario, out)
+    actions = scenario.actions
     trace_out = None
     if mode == "record":
         trace_out = open(trace_path, "w")
@@ -54,9 +55,9 @@ def run(scenario, out, mode, trace_path):
         board.connector = tracefile.TraceConnector(samples, board.clock,
                                                    scenario.connector_fitted)
         # the trace is the world: only the user's and the host's actions are replayed
-        scenario.actions = [a for a in scenario.actions if a.kind in ("command", "press")]
+        actions = [a for a in actions if a.kind in ("command", "press")]
     try:
-        return runner.run(scenario, out, board=board)
+        return runner.run(scenario, out, board=board, actions=actions)
     finally:
         if trace_out is not None:
             trace_out.close()

@@ -99,12 +99,14 @@ def boot(board, scenario, driver, reason):
     return app
 
 
-def run(scenario, out, speed=0, board=None):
+def run(scenario, out, speed=0, board=None, actions=None):
     """Run ``scenario`` to its end; events are written to ``out``. Returns the last app.
-    ``board``: an EmuBoard already built (trace record/replay swap its sensor)."""
+
+    ``board`` replaces the default EmuBoard (e.g. with trace-driven sensors for a
+    replay) and ``actions`` the scenario's actions."""
     if board is None:
         board = EmuBoard(scenario, out, speed)
-    driver = ScenarioDriver(board, scenario.actions)
+    driver = ScenarioDriver(board, scenario.actions if actions is None else actions)
     app = boot(board, scenario, driver, "power_on")
     while True:
         try:

@@ -1,0 +1,32 @@
+"""What the three real boards share: drivers in slots, events out over the link."""
+
+from boards import hal
+
+
+class HardwareBoard(hal.Board):
+    """A board whose drivers are all passed in; ``pins`` is the pin map it was built from."""
+
+    def __init__(self, name, pins, boot_reason, clock, motor, pressure, button, connector, buzzer,
+                 led, battery, watchdog, link, storage_root="/", storage_safe=True):
+        self.name = name
+        self.pins = pins
+        self.boot_reason = boot_reason  # "power_on" or "watchdog", for App.boot
+        self.clock = clock
+        self.motor = motor
+        self.pressure = pressure
+        self.button = button
+        self.connector = connector
+        self.buzzer = buzzer
+        self.led = led
+        self.battery = battery
+        self.watchdog = watchdog
+        self.link = link
+        self.storage_root = storage_root
+        self.storage_safe = storage_safe  # False: the journal's file system is not power-loss safe
+        self.event_sink = None  # set to the host link's event(line): events go out framed
+
+    def emit(self, line):
+        if self.event_sink is not None:
+            self.event_sink(line)
+        else:
+            self.link.write(line.encode())

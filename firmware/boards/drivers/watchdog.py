@@ -1,0 +1,55 @@
+"""Hardware watchdog fed only while every critical task is alive (SCH-1).
+
+The scheduler calls ``feed()`` after every task run and stamps each task's
+``last_run`` (its start ticks) once the run completes. Critical tasks are
+registered with ``watch(task, max_silence_ms)``; ``feed()`` feeds the
+hardware watchdog only if every watched task completed a run within its
+limit. So a hung task (the loop never comes back) and a starved one (the
+loop runs, that task never does) both end in a hardware reset.
+
+The hardware watchdog is started on the first feed, not at construction:
+``machine.WDT`` cannot be stopped, and boot work before the scheduler starts
+(journal recovery) must not race it.
+"""
+
+from pump.ticks import ticks_diff
+
+from boards import hal
+
+
+class GatedWatchdog(hal.Watchdog):
+    """``start`` returns the started ``machine.WDT``; ``ticks_ms`` is the board clock's."""
+
+    def __init__(self, start, ticks_ms):
+        self._start = start
+        self._ticks_ms = ticks_ms
+        self._wdt = None
+        # Parallel lists: feed() walks them by index without allocating.
+        self._tasks = []
+        self._limits = []
+
+    def watch(self, task, max_silence_ms):
+        """Make ``task`` (a ``pump.sched.Task``: ``name``, ``last_run``) critical."""
+        if max_silence_ms <= 0:
+            raise ValueError("max_silence_ms must be > 0 for task " + task.name)
+        for i in range(len(self._tasks)):
+            if self._tasks[i] is task:
+                self._limits[i] = max_silence_ms
+                return
+        self._tasks.append(task)
+        self._limits.append(max_silence_ms)
+
+    def stale(self):
+        """The first watched task silent past its limit, or None if all are alive."""
+        now = self._ticks_ms()
+        for i in range(len(self._tasks)):
+            if ticks_diff(now, self._tasks[i].last_run) > self._limits[i]:
+                return self._tasks[i]
+        return None
+
+    def feed(self):
+        if self.stale() is not None:
+            return  # let the hardware watchdog bite
+        if self._wdt is None:
+            self._wdt = self._start()
+        self._wdt.feed()
