@@ -109,9 +109,14 @@ def nominal_day(seed: int) -> list[tuple[str, int]]:
     return simulate(params, seed, 24 * 3600000, rate, boluses=boluses, temp=temp).alarms
 
 
-def _progress(done: int, total: int) -> None:
-    if done % 50 == 0 or done == total:
-        sys.stderr.write(f"  nominal days simulated: {done}/{total}\n")
+def _progress(results: list, seeds: list) -> None:
+    """Progress on stderr: each false alarm as it comes, a count every 50 days."""
+    done = len(results)
+    if results[-1]:
+        sys.stderr.write(f"  false alarm on day seed {seeds[done - 1]}: {results[-1]}\n")
+    if done % 50 == 0 or done == len(seeds):
+        alarms = sum(len(a) for a in results)
+        sys.stderr.write(f"  nominal days simulated: {done}/{len(seeds)}, false alarms {alarms}\n")
         sys.stderr.flush()
 
 
@@ -125,11 +130,11 @@ def false_alarms(days: int, seed: int = 99, workers: int = 1) -> tuple[int, list
         with Pool(workers) as pool:
             for alarms in pool.imap(nominal_day, seeds, chunksize=4):
                 results.append(alarms)
-                _progress(len(results), days)
+                _progress(results, seeds)
     else:
         for s in seeds:
             results.append(nominal_day(s))
-            _progress(len(results), days)
+            _progress(results, seeds)
     found = [(s, a) for s, a in zip(seeds, results, strict=True) if a]
     return sum(len(a) for _, a in found), found
 
