@@ -208,3 +208,9 @@ def test_scenario_fault_arguments_are_checked_with_the_field_named(action, messa
     raw = {"format": "pumpscenario/1", "duration": "1:00", "actions": [action]}
     with pytest.raises(InputError, match=message):
         Scenario(raw, FAULTS)
+
+
+def test_sampled_plants_rest_at_least_1_kpa_off_the_rail():
+    for seed in range(2000):
+        p = plantparams.sample(seed)
+        assert p["offset_pa"] - p["drift_pa"] >= plantparams.MIN_RESTING_PA
