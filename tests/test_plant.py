@@ -130,7 +130,7 @@ def test_disconnect_at_the_connector_opens_the_switch():
     plant = Plant(quiet(), 1)
     plant.set_fault("disconnect")
     assert plant.connector_closed()
-    plant.set_fault("disconnect", at="connector")
+    plant.set_fault("disconnect", where="connector")
     assert not plant.connector_closed()
     plant.set_fault("reconnect")
     assert plant.connector_closed()
@@ -207,3 +207,26 @@ def test_plant_gives_identical_readings_on_cpython_and_the_unix_port():
         runs.append(proc.stdout)
     assert runs[0] == runs[1]
     assert runs[0].strip()
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [({"fault": "leak", "pct": "half"}, r"actions\[0\]\.pct: expected an integer in 1..99"),
+     ({"fault": "kink", "factor": 1}, r"actions\[0\]\.factor: expected an integer in 2..1000"),
+     ({"fault": "disconnect", "where": "hose"}, r"actions\[0\]\.where: expected one of site"),
+     ({"fault": "occlusion", "pct": 5}, r"actions\[0\]\.pct: unknown argument for a occlusion")],
+)
+def test_scenario_fault_arguments_are_checked_with_the_field_named(action, message):
+    from boards.emu.scenario import Scenario
+    from pump.units import InputError
+
+    action = dict(action, at="0:10")
+    raw = {"format": "pumpscenario/1", "duration": "1:00", "actions": [action]}
+    with pytest.raises(InputError, match=message):
+        Scenario(raw, FAULTS)
+
+
+def test_sampled_plants_rest_at_least_1_kpa_off_the_rail():
+    for seed in range(2000):
+        p = plantparams.sample(seed)
+        assert p["offset_pa"] - p["drift_pa"] >= plantparams.MIN_RESTING_PA

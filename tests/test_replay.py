@@ -158,3 +158,18 @@ def test_replay_plot_writes_an_image(recorded, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     proc = pumpctl("replay", path, "--plot", tmp_path / "replay.txt", check=False)
     assert proc.returncode == 2 and "expected a .png" in proc.stderr
+
+
+def test_trace_suite_covers_every_kind_rate_and_bolus():
+    from pumpctl import tracegen
+
+    items = tracegen.suite(5)
+    names = [name for name, _ in items]
+    assert len(set(names)) == len(names)
+    for kind in tracegen.KINDS:
+        for rate in tracegen.SUITE_RATES:
+            assert any(n.startswith(f"{kind}-{rate:g}uh-") for n in names)
+    for kind in tracegen.LINE_FAULTS:
+        assert any(n.startswith(f"{kind}-bolus-") for n in names)
+    seeds = {scen["plant"]["sample"] for _, scen in items}
+    assert len(seeds) == len(items)  # every trace on its own sampled plant

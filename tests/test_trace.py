@@ -7,7 +7,7 @@ from boards.emu import tracefile
 from boards.emu.plant import pa_to_counts
 from hypothesis import given
 from hypothesis import strategies as st
-from pumpctl import trace
+from pumpctl import trace, traceplay
 from pumpctl.trace import TraceError
 
 META = (
@@ -101,8 +101,17 @@ def test_write_then_read_round_trips(rows):
 def test_every_adc_count_survives_the_kpa_text_round_trip():
     for counts in range(4096):
         text = tracefile.fmt_kpa(tracefile.counts_to_pa(counts))
-        assert pa_to_counts(tracefile.parse_kpa(text)) == counts
-        assert trace.kpa_to_pa(text) == tracefile.parse_kpa(text)
+        assert pa_to_counts(trace.kpa_to_pa(text)) == counts
+        assert traceplay.pa_to_counts(trace.kpa_to_pa(text)) == counts
+
+
+def test_replay_grid_holds_the_row_in_force_every_100_ms():
+    lines = [META, "t_ms,pressure_kpa,connector", "50,2.0,1", "200,4.0,0", "250,5.0,1",
+             "300,6.0,1"]
+    g = traceplay.grid(trace.parse(lines))
+    c = [pa_to_counts(pa) for pa in (2000, 4000, 5000, 6000)]
+    # t = 0 (before the first row: hold it), 100 (the 50 row), 200 (open), 300
+    assert list(g) == [c[0], c[0], c[1] | traceplay.OPEN_BIT, c[3]]
 
 
 def test_firmware_metadata_json_is_sorted_and_float_free():

@@ -18,8 +18,10 @@ than any plausible site) counts even before learning has finished.
 leak_l is measured against the resting baseline, which cannot be seen when the
 line never comes to rest between pulses (high rates, the tail of a bolus): the
 baseline then sits too high and leak_l reads too fast. So a pulse is judged
-only if the line had settled before it: the residual pressure the 10 s slope
-before the pulse implies (slope x tau) is below an eighth of the bump.
+only if the line had settled before it: the pulse before came at least two
+time constants earlier (the learned one, at least 30 s), and the residual
+pressure the 10 s slope before the pulse implies (slope x tau) is below an
+eighth of the bump, give or take the noise.
 """
 
 from pump.compat import const
@@ -29,6 +31,8 @@ LEAK_PULSES = const(3)
 LEARN_PULSES = const(4)
 LEAK_ABS_Q8 = const(460)  # 9 s of decay at tau = 7.2 s
 GATE_TAU_MS = const(60000)  # the slowest site, until this one is learned
+SETTLE_TAUS = const(2)  # judge a pulse only if the one before came >= 2 time constants earlier
+SETTLE_MIN_MS = const(30000)
 
 
 class DisconnectDetector:
@@ -73,9 +77,13 @@ class DisconnectDetector:
         l_q8 = feat.leak_l
         if l_q8 < 0 or self.open_streak:
             return
-        tau = self.tau_ms() or GATE_TAU_MS
+        tau = self.tau_ms()
+        if feat.interval < SETTLE_TAUS * (tau if tau > SETTLE_MIN_MS else SETTLE_MIN_MS):
+            return  # pulses too close for this site to settle between them
+        tau_s = (tau or GATE_TAU_MS) // 1000
         drop = feat.pre_drop10 if feat.pre_drop10 > 0 else -feat.pre_drop10
-        if drop * (tau // 1000) // 10 > feat.e1 >> 3:
+        noise = feat.noise_pa()
+        if drop > (feat.e1 >> 3) * 10 // tau_s + noise + (noise >> 1):
             return  # the line had not settled before this pulse: leak_l would be biased
         leaking = l_q8 > LEAK_ABS_Q8 or (self.learned >= LEARN_PULSES and 10 * l_q8 > self.lref16)
         if leaking:

@@ -63,7 +63,8 @@ class LineFeatures:
         self.reset()
 
     def reset(self):
-        self.samples = 0
+        self.samples = 0  # 0 until the first sample, then 1 (primed)
+        self.phase = 0
         self._ri = 0
         self._hi = 0
         self._rsum = 0
@@ -77,6 +78,7 @@ class LineFeatures:
         self.pre = 0
         self.pre_slope = 0  # Pa/s, <= 0
         self.pre_drop10 = 0  # how much the level fell in the 10 s before the pulse (Pa)
+        self.interval = LONG_AGO  # ms from the pulse before to this one
         self._si = 0
         self.a = 0
         self.e1 = 0
@@ -97,7 +99,7 @@ class LineFeatures:
         """Feed one raw sample (Pa); returns EV_* bits for the features that became ready."""
         if self.samples == 0:
             self._prime(pa)
-        self.samples += 1
+            self.samples = 1
         med = self._med
         a, b = med[0], med[1]
         # median of (a, b, pa)
@@ -117,7 +119,8 @@ class LineFeatures:
         hist = self._hist
         hist[self._hi] = level
         self._hi = (self._hi + 1) % 11
-        if self.samples % 10 == 0:
+        self.phase = self.phase + 1 if self.phase < 9 else 0  # samples mod 10, never grows
+        if self.phase == 0:
             self._slow[self._si] = level
             self._si = (self._si + 1) % 11
         # baseline: lower envelope, fast down, slow up
@@ -205,6 +208,7 @@ class LineFeatures:
             self.pre_slope = slope if slope < 0 else 0
             self.pre_drop10 = self._slow[self._si] - self.level  # 10 s ago minus now
         self.pre = self.level
+        self.interval = ticks_diff(now, self.t_pulse) if self.pulses else LONG_AGO
         self.t_pulse = now
         self.pulses += 1
         self.since = 0

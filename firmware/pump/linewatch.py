@@ -55,7 +55,7 @@ class LineWatch:
         if events & EV_L:
             self.dis.on_l(feat)
             self.occ.learn_tau(self.dis.tau_ms())
-        if feat.samples % CHECK_EVERY == 0:  # the window scan twice a second is plenty
+        if feat.phase % CHECK_EVERY == 0:  # the window scan twice a second is plenty
             self.occ.check(feat)
 
     def pulse(self, now):

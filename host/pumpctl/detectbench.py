@@ -10,6 +10,7 @@ in minutes. Every run draws its plant from the seeded sampler
 from __future__ import annotations
 
 import statistics
+import sys
 from dataclasses import dataclass
 
 from boards.emu import plantparams
@@ -27,7 +28,7 @@ FAULTS = (
 )
 CONDITIONS = (("0.1 U/h", 100, 0), ("1 U/h", 1000, 0), ("2 U/h", 2000, 0),
               ("bolus 5 U", 1000, 100))
-TARGET_PULSES = {"occlusion": 3, "disconnect": 5, "leak": 10, "sensor": 1}
+TARGET_PULSES = {"occlusion": 3, "disconnect": 5, "leak": 10}
 
 
 @dataclass
@@ -47,7 +48,11 @@ class Row:
         return [self.fault, self.condition, f"{self.detected}/{self.runs}",
                 f"{med_p:g} / {max_p}", f"{med_m:.1f} / {max_m:.1f}",
                 f"{med_p * PULSE_U:.2f} / {max_p * PULSE_U:.2f}",
-                f"<= {TARGET_PULSES.get(self.fault.split()[0], '-')}"]
+                self.target()]
+
+    def target(self) -> str:
+        target = TARGET_PULSES.get(self.fault.split()[0])
+        return f"<= {target}" if target else "-"
 
 
 def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int):
@@ -104,16 +109,32 @@ def nominal_day(seed: int) -> list[tuple[str, int]]:
     return simulate(params, seed, 24 * 3600000, rate, boluses=boluses, temp=temp).alarms
 
 
+def _progress(results: list, seeds: list) -> None:
+    """Progress on stderr: each false alarm as it comes, a count every 50 days."""
+    done = len(results)
+    if results[-1]:
+        sys.stderr.write(f"  false alarm on day seed {seeds[done - 1]}: {results[-1]}\n")
+    if done % 50 == 0 or done == len(seeds):
+        alarms = sum(len(a) for a in results)
+        sys.stderr.write(f"  nominal days simulated: {done}/{len(seeds)}, false alarms {alarms}\n")
+        sys.stderr.flush()
+
+
 def false_alarms(days: int, seed: int = 99, workers: int = 1) -> tuple[int, list]:
     rng = XorShift32(seed)
     seeds = [rng.next() for _ in range(days)]
+    results = []
     if workers > 1:
         from multiprocessing import Pool
 
         with Pool(workers) as pool:
-            results = pool.map(nominal_day, seeds, chunksize=4)
+            for alarms in pool.imap(nominal_day, seeds, chunksize=4):
+                results.append(alarms)
+                _progress(results, seeds)
     else:
-        results = [nominal_day(s) for s in seeds]
+        for s in seeds:
+            results.append(nominal_day(s))
+            _progress(results, seeds)
     found = [(s, a) for s, a in zip(seeds, results, strict=True) if a]
     return sum(len(a) for _, a in found), found
 
@@ -133,3 +154,70 @@ def occ2_release(runs: int, seed: int = 5) -> tuple[list[int], list[int]]:
                            relieve=relieve, clear_after_ms=600000)
             acc.append(out.release_nl)
     return with_relief, without
+
+
+FIRMWARE_ALARM = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": "disconnect",
+                  "sensor": "sensor"}
+
+
+def _hms(ms: int) -> str:
+    s = ms // 1000
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int):
+    """Like one_run, but the whole firmware (App on the emulated board, CPython in-process)
+    closes the loop with the plant: its own delivery schedule, its own line task."""
+    import io
+
+    from boards.emu import plant
+    from boards.emu.runner import run
+    from boards.emu.scenario import Scenario
+
+    rng = XorShift32(seed)
+    interval = 50 * 3600000 // rate
+    warm = max(3600000, 8 * interval)
+    actions = []
+    if bolus_pulses:
+        start = (warm + rng.below(interval)) // 1000 * 1000
+        onset = start + 1000 * rng.between(1, 20)
+        actions.append({"at": _hms(start), "command": "bolus",
+                        "args": {"amount_u": bolus_pulses * PULSE_U}})
+    else:
+        onset = (warm + rng.below(interval)) // 1000 * 1000
+    fault = {"at": _hms(onset), "fault": kind}
+    fault.update(kw)
+    actions.append(fault)
+    raw = {"format": "pumpscenario/1", "name": "bench", "seed": seed % 2**32,
+           "duration": _hms(onset + 12 * interval + 600000),
+           "settings": {"pulse_u": PULSE_U, "max_bolus_u": 10},
+           "basal_u_per_h": [[0, rate / 1000]], "plant": {"sample": seed}, "actions": actions}
+    out = io.StringIO()
+    run(Scenario(raw, plant.FAULTS), out)
+    want = FIRMWARE_ALARM[alarm_kind]
+    pulses = []
+    for line in out.getvalue().splitlines():
+        parts = line.split()
+        t = int(parts[0])
+        if parts[1] == "pulse":
+            pulses.append(t)
+        elif (parts[1] == "alarm" and f"kind={want}" in parts and "state=raised" in parts
+              and t >= onset):
+            return sum(1 for tp in pulses if tp >= onset), (t - onset) / 60000
+    return None
+
+
+def evaluate_firmware(runs: int, seed: int = 3) -> list[Row]:
+    rows = []
+    rng = XorShift32(seed)
+    for name, kind, kw, alarm in FAULTS:
+        for cond, rate, bolus in CONDITIONS:
+            row = Row(name, cond, runs, 0, [], [])
+            for _ in range(runs):
+                got = firmware_run(kind, kw, alarm, rate, bolus, rng.next())
+                if got is not None:
+                    row.detected += 1
+                    row.pulses.append(got[0])
+                    row.minutes.append(got[1])
+            rows.append(row)
+    return rows

@@ -63,3 +63,28 @@ def generate(out: Path, scen: dict, cpython: bool = False) -> None:
         path = Path(tmp) / "gen.json"
         path.write_text(json.dumps(scen))
         traceplay.record(path, out, cpython)
+
+
+SUITE_RATES = (0.05, 0.1, 1.0, 2.0, 5.0)
+
+
+def suite(seed: int) -> list[tuple[str, dict]]:
+    """(file name, scenario) for a labelled set: nominal and each fault kind at every rate of
+    SUITE_RATES, plus each line fault during a 5 U bolus at 1 U/h; plants sampled per trace."""
+    out = []
+    n = 0
+    for kind in KINDS:
+        for rate in SUITE_RATES:
+            interval = int(0.05 / rate * 3600000)
+            onset = max(3600000, 8 * interval) + (seed * 7919 + n * 104729) % interval
+            onset -= onset % 1000
+            hours = (onset + 12 * interval + 1800000) / 3600000
+            name = f"{kind}-{rate:g}uh-s{seed + n}.csv"
+            out.append((name, scenario(kind, rate, hours, onset, seed + n,
+                                       clear_after_ms=12 * interval + 600000)))
+            n += 1
+    for kind in LINE_FAULTS:
+        name = f"{kind}-bolus-s{seed + n}.csv"
+        out.append((name, scenario(kind, 1.0, 1.5, 3600000 + 20000, seed + n, bolus_u=5.0)))
+        n += 1
+    return out

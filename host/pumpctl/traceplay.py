@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tempfile
+from array import array
 from pathlib import Path
 
 from pumpctl import eventlog, trace
@@ -47,14 +49,45 @@ def scenario_for(tr: trace.Trace) -> dict:
     }
 
 
+GRID_MS = 100
+OPEN_BIT = 0x8000
+
+
+def pa_to_counts(pa: int) -> int:
+    """The board's ADC conversion (boards/emu/plant.py), clamped to 12 bits."""
+    return min(4095, max(0, (pa * 4095 + 100000) // 200000))
+
+
+def grid(tr: trace.Trace) -> array:
+    """The trace as the firmware replays it: per 100 ms, the row in force (sample and hold,
+    the first row before it starts), as counts with OPEN_BIT for an open connector."""
+    out = array("H")
+    n = tr.t_ms[-1] // GRID_MS + 1
+    i = 0
+    rows = len(tr.t_ms)
+    for k in range(n):
+        t = k * GRID_MS
+        while i + 1 < rows and tr.t_ms[i + 1] <= t:
+            i += 1
+        value = pa_to_counts(tr.pressure_pa[i])
+        if tr.connector and tr.connector[i] == 0:
+            value |= OPEN_BIT
+        out.append(value)
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out
+
+
 def replay(path: Path, cpython: bool = False) -> tuple[trace.Trace, str]:
     """Replay trace ``path`` into the firmware; returns the trace and the event log text."""
     tr = trace.read(path)
     with tempfile.TemporaryDirectory() as tmp:
         scen = Path(tmp) / "replay.json"
         scen.write_text(json.dumps(scenario_for(tr)))
+        samples = Path(tmp) / "replay.grid"
+        samples.write_bytes(grid(tr).tobytes())
         try:
-            proc = run_firmware(["--replay", str(Path(path).resolve()), str(scen)], cpython)
+            proc = run_firmware(["--replay", str(samples), str(scen)], cpython)
         except UsageError as e:
             raise UsageError(f"{path}: metadata does not make a valid pump setup: {e}") from None
     return tr, proc.stdout

@@ -30,6 +30,38 @@ SENSOR_FAULTS = ("stuck", "out_of_range", "noisy", "sensor_ok")
 FAULTS = LINE_FAULTS + SENSOR_FAULTS  # what scenarios may inject
 
 
+# fault -> ((argument, low, high or a tuple of allowed words), ...)
+FAULT_ARGS = {
+    "kink": (("factor", 2, 1000),),
+    "leak": (("pct", 1, 99),),
+    "disconnect": (("where", ("site", "connector")),),
+    "out_of_range": (("level", ("high", "low")),),
+    "noisy": (("factor", 2, 1000),),
+}
+
+
+def check_fault_args(kind, args):
+    """None if ``args`` suit fault ``kind``, else (argument, what is wrong)."""
+    spec = FAULT_ARGS.get(kind, ())
+    for key in args:
+        known = False
+        for item in spec:
+            if item[0] == key:
+                known = True
+        if not known:
+            return (str(key), "unknown argument for a %s fault" % kind)
+    for item in spec:
+        if item[0] not in args:
+            continue
+        value = args[item[0]]
+        if len(item) == 2:
+            if value not in item[1]:
+                return (item[0], "expected one of %s, got %r" % (", ".join(item[1]), value))
+        elif type(value) is not int or not item[1] <= value <= item[2]:
+            return (item[0], "expected an integer in %d..%d, got %r" % (item[1], item[2], value))
+    return None
+
+
 def pa_to_counts(pa):
     """Absolute pressure in Pa to 12-bit ADC counts, rounded and clamped."""
     counts = (pa * COUNTS_MAX + FULL_SCALE_PA // 2) // FULL_SCALE_PA
@@ -111,7 +143,7 @@ class Plant:
 
     def set_fault(self, kind, args=None, **kw):
         """Apply fault ``kind`` now. Arguments (a dict ``args`` or keywords): factor (kink),
-        pct (leak), at (disconnect: "site" or "connector"), level (out_of_range: "high" or
+        pct (leak), where (disconnect: "site" or "connector"), level (out_of_range: "high" or
         "low"), factor (noisy)."""
         self._check_kind(kind)
         self._tau_key = -1
@@ -139,7 +171,7 @@ class Plant:
             label = kind
         elif kind == "disconnect":
             self.line = "disconnect"
-            self.connector_open = kw.get("at", "site") == "connector"
+            self.connector_open = kw.get("where", "site") == "connector"
             label = kind
         elif kind == "stuck":
             self.sensor = "stuck"

@@ -37,6 +37,8 @@ RANGES = (
     ("friction_pa", 0, 600, 200),
 )
 
+MIN_RESTING_PA = 1000  # offset - drift never below this in a sampled (nominal) plant
+
 # Not sampled: set by the pump's configuration.
 FIXED = (
     ("pulse_nl", 500),  # 0.05 U of U-100 insulin (1 U = 10 uL)
@@ -60,6 +62,11 @@ def sample(seed, pulse_nl=500):
     params = {}
     for name, lo, hi, _nom in RANGES:
         params[name] = rng.between(lo, hi)
+    # the preload keeps the resting reading at least 1 kPa off the ADC's low rail, whatever the
+    # drift: a sensor sitting on its rail is a sensor fault (SEN-1), not a nominal pump
+    limit = params["offset_pa"] - MIN_RESTING_PA
+    if params["drift_pa"] > limit:
+        params["drift_pa"] = limit
     for name, value in FIXED:
         params[name] = value
     params["pulse_nl"] = pulse_nl

@@ -2,8 +2,9 @@
 
 Usage (Unix port or CPython, from the firmware directory):
     main.py --record TRACE SCENARIO   run SCENARIO on the plant, write what the sensor read
-    main.py --replay TRACE SCENARIO   run SCENARIO with the sensor and connector read from TRACE
-Events go to stdout. In a replay SCENARIO carries the settings, basal profile,
+    main.py --replay GRID SCENARIO    run SCENARIO with the sensor and connector read from GRID
+Events go to stdout. GRID is a trace converted by the host (pumpctl.traceplay):
+one uint16 of counts per 100 ms. In a replay SCENARIO carries the settings, basal profile,
 duration and host actions (the host builds it from the trace's metadata);
 fault injections in it are ignored: the trace is the world.
 """
@@ -49,9 +50,11 @@ def run(scenario, out, mode, trace_path):
         trace_out = open(trace_path, "w")
         board.pressure = tracefile.TraceRecorder(trace_out, meta_of(scenario), board)
     else:
-        rows = tracefile._Rows(trace_path)
-        board.pressure = tracefile.TracePressure(rows, board.clock)
-        board.connector = tracefile.TraceConnector(rows, board.clock, scenario.connector_fitted)
+        samples = tracefile.GridSamples(trace_path)
+        board.pressure = tracefile.TracePressure(samples, board.clock)
+        board.connector = tracefile.TraceConnector(samples, board.clock,
+                                                   scenario.connector_fitted)
+        # the trace is the world: only the user's and the host's actions are replayed
         actions = [a for a in actions if a.kind in ("command", "press")]
     try:
         return runner.run(scenario, out, board=board, actions=actions)

@@ -168,6 +168,11 @@ class Scenario:
         for key in item:
             if key not in ("at", "fault"):
                 args[key] = item[key]
+        from boards.emu.plant import check_fault_args
+
+        problem = check_fault_args(fault, args)
+        if problem is not None:
+            raise InputError(where + "." + problem[0], problem[1])
         return args
 
 

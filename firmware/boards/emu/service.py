@@ -77,9 +77,9 @@ def serve(cfg):
     actions = scenario.actions
     if cfg.trace is not None:
         # Open loop, as `pumpctl replay`: the sensor and connector read the trace.
-        rows = tracefile._Rows(cfg.trace)
-        board.pressure = tracefile.TracePressure(rows, board.clock)
-        board.connector = tracefile.TraceConnector(rows, board.clock, scenario.connector_fitted)
+        samples = tracefile.GridSamples(cfg.trace)  # the host turned the trace into a grid
+        board.pressure = tracefile.TracePressure(samples, board.clock)
+        board.connector = tracefile.TraceConnector(samples, board.clock, scenario.connector_fitted)
         actions = [a for a in actions if a.kind in ("command", "press")]
     # Durable state on the board's own littlefs flash: it survives soft resets,
     # power cycles of the vboard and re-flashing (REL-1).

@@ -4,14 +4,14 @@
 scenario runs against the plant; ``TracePressure`` and ``TraceConnector`` play
 a trace back into the firmware instead of the plant (open loop: the firmware
 keeps its own delivery schedule). Portable: runs on the Unix port. The host
-validates a trace (with line numbers) before the firmware reads it, so the
-reader here stays lean.
+validates the CSV (errors with line numbers) and converts it to a 100 ms grid
+of counts (``GridSamples``) before the firmware reads it.
 """
 
 import json
+from array import array
 
 from boards import hal
-from boards.emu.plant import pa_to_counts
 
 FORMAT = "pumptrace/1"
 FULL_SCALE_PA = 200000
@@ -25,17 +25,6 @@ def counts_to_pa(counts):
 def fmt_kpa(pa):
     """Pa (int >= 0) as kPa with 3 decimals, e.g. 2100 -> '2.100' (no floats)."""
     return "%d.%03d" % (pa // 1000, pa % 1000)
-
-
-def parse_kpa(text):
-    """'2.1' / '2.100' / '2' -> Pa as an int (no floats: exact on every interpreter)."""
-    neg = text.startswith("-")
-    if neg:
-        text = text[1:]
-    whole, _, frac = text.partition(".")
-    frac = (frac + "000")[:3]
-    pa = int(whole or "0") * 1000 + int(frac)
-    return -pa if neg else pa
 
 
 class Raw:
@@ -90,65 +79,56 @@ class TraceRecorder:
         self._pulses = board.motor.pulses
         self.out.write(
             "%d,%s,%d,%s,%d\n"
-            % (
-                now,
-                fmt_kpa(counts_to_pa(counts)),
-                1 if board.connector.closed() else 0,
-                label,
-                pulses,
-            )
+            % (now, fmt_kpa(counts_to_pa(counts)), 1 if board.connector.closed() else 0, label,
+               pulses)
         )
         return counts
 
 
-class _Rows:
-    """Reads the trace rows in time order; ``at(now)`` is the row in force at ``now``."""
+GRID_MS = 100  # the replay grid: the control task samples every 100 ms
+OPEN_BIT = 0x8000  # in a grid sample: the connector switch reads open
+CHUNK = 2048
+
+
+class GridSamples:
+    """A trace as the host hands it to the firmware for replay: one little-endian uint16
+    per GRID_MS (the row in force at that time), ADC counts in bits 0..11 and OPEN_BIT.
+    The host parses and checks the CSV once; the board only indexes an array, so a
+    replay costs the firmware about what reading a real ADC does."""
 
     def __init__(self, path):
         # A path, or a file the vboard opened before its host filesystem went away.
-        self.f = open(path) if isinstance(path, str) else path
-        self.f.readline()  # metadata (the host has checked it)
-        names = self.f.readline().strip().split(",")
-        self.i_p = names.index("pressure_kpa")
-        self.i_c = names.index("connector") if "connector" in names else -1
-        self.row = None
-        self.next = self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        if not line:
-            return None
-        return line.rstrip("\n").split(",")
+        self.f = open(path, "rb") if isinstance(path, str) else path
+        self.buf = array("H", bytes(2 * CHUNK))
+        self.base = 0  # grid index of buf[0]
+        self.n = self.f.readinto(self.buf) // 2
+        self.last = self.buf[0] if self.n else 0
 
     def at(self, now):
-        nxt = self.next
-        while nxt is not None and int(nxt[0]) <= now:
-            self.row = nxt
-            nxt = self._read()
-        self.next = nxt
-        if self.row is None:  # before the first row: hold the first
-            self.row = nxt
-        return self.row
+        k = now // GRID_MS - self.base
+        while k >= self.n and self.n == CHUNK:
+            self.base += CHUNK
+            k -= CHUNK
+            self.n = self.f.readinto(self.buf) // 2
+        if 0 <= k < self.n:
+            self.last = self.buf[k]
+        return self.last  # past the end: hold the last sample
 
 
 class TracePressure(hal.PressureSensor):
-    def __init__(self, rows, clock):
-        self.rows = rows
+    def __init__(self, samples, clock):
+        self.samples = samples
         self.clock = clock
 
     def read_raw(self):
-        row = self.rows.at(self.clock.now)
-        return pa_to_counts(parse_kpa(row[self.rows.i_p]))
+        return self.samples.at(self.clock.now) & 0x0FFF
 
 
 class TraceConnector(hal.Connector):
-    def __init__(self, rows, clock, fitted):
-        self.rows = rows
+    def __init__(self, samples, clock, fitted):
+        self.samples = samples
         self.clock = clock
-        self.fitted = fitted and rows.i_c >= 0
+        self.fitted = fitted
 
     def closed(self):
-        if self.rows.i_c < 0:
-            return True
-        value = self.rows.at(self.clock.now)[self.rows.i_c]
-        return value != "0"
+        return not self.samples.at(self.clock.now) & OPEN_BIT

@@ -39,7 +39,7 @@ def _parse_args(argv):
     for pair in argv[3:]:
         key, _, value = pair.partition("=")
         if key in _FILE_KEYS:
-            value = open(value)
+            value = open(value, "rb" if key == "trace" else "r")
         elif key == "speed":
             value = float(value) if "." in value else int(value)
         setattr(cfg, key, value)

@@ -27,7 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run the firmware closed loop on the plant model with one injected fault "
         "(or none) and record the trace, labelled with the ground truth.",
     )
-    g.add_argument("out", type=Path, help="trace file to write")
+    g.add_argument("out", type=Path, help="trace file to write (with --suite: a directory)")
+    g.add_argument("--suite", action="store_true",
+                   help="write a labelled set into OUT: nominal and every fault kind at 0.05, "
+                   "0.1, 1, 2 and 5 U/h and the line faults during a bolus, plants sampled "
+                   "from --seed")
     g.add_argument("--kind", choices=tracegen.KINDS, default="nominal")
     g.add_argument("--rate", type=float, default=1.0, help="basal rate in U/h (0.05..30)")
     g.add_argument("--hours", type=float, default=6.0, help="trace length in hours")
@@ -48,7 +52,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_check)
 
 
+def run_suite(args: argparse.Namespace) -> int:
+    args.out.mkdir(parents=True, exist_ok=True)
+    items = tracegen.suite(args.seed)
+    for i, (name, scen) in enumerate(items, 1):
+        tracegen.generate(args.out / name, scen, args.cpython)
+        print(f"[{i}/{len(items)}] {args.out / name}")
+    return 0
+
+
 def run_gen(args: argparse.Namespace) -> int:
+    if args.suite:
+        return run_suite(args)
     if not 0.05 <= args.rate <= 30:
         raise UsageError(f"--rate {args.rate} is outside 0.05..30 U/h")
     if not 0 < args.hours <= 240:

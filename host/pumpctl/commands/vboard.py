@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
         setup.write_text(json.dumps(traceplay.scenario_for(tr)))
         check_scenario(setup)
         options["scenario"] = str(setup)
+        samples = Path(tmpdir.name) / "trace.grid"  # what the board reads, as for replay
+        samples.write_bytes(traceplay.grid(tr).tobytes())
+        options["trace"] = str(samples)
     image = args.flash
     if image is None:
         image = Path(tmpdir.name) / "flash.img"
