@@ -136,3 +136,52 @@ def test_a_stuck_sensor_raises_the_sensor_alarm():
     [t] = raised(text, "sensor")
     assert 1800000 < t <= 1806000
     assert "fault=stuck" in text
+
+
+def test_resume_during_a_planned_disconnect_is_refused():
+    """Regression (review): a bare resume delivered insulin with line supervision off."""
+    app, text = run_inprocess(
+        scenario(
+            duration="1:00",
+            basal_u_per_h=[[0, 2.0]],
+            actions=[
+                {"at": "0:10:00", "command": "planned_disconnect", "args": {"remind_min": 30}},
+                {"at": "0:15:00", "command": "resume"},
+            ],
+        )
+    )
+    results = [e.fields["result"] for e in events(text) if e.kind == "command"]
+    assert results == ["ok", "planned_disconnect"]
+    assert pulses_between(text, 600_001, 3_600_000) == 0 and app.line.planned
+
+
+def test_planned_reconnect_with_the_connector_still_open_is_refused():
+    """Regression (review): reconnecting by command with the quick release open resumed."""
+    _, text = run_inprocess(
+        scenario(
+            duration="1:00",
+            connector_fitted=True,
+            basal_u_per_h=[[0, 2.0]],
+            actions=[
+                {"at": "0:10:00", "command": "planned_disconnect", "args": {"remind_min": 30}},
+                {"at": "0:11:00", "fault": "connector", "closed": False},
+                {"at": "0:20:00", "command": "planned_reconnect"},
+            ],
+        )
+    )
+    results = [e.fields["result"] for e in events(text) if e.kind == "command"]
+    assert results == ["ok", "connector_open"]
+    assert pulses_between(text, 600_001, 3_600_000) == 0
+
+
+def test_a_reboot_does_not_replay_old_pulses_into_the_detectors():
+    """Regression (review): the line task started at 0 delivered pulses after a reboot and
+    fed every pulse since the first boot to the detectors at once."""
+    from emu import Bench
+
+    b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 2.0]]))
+    b.run_for(3 * 3_600_000)
+    b.reboot()
+    d = b.app.delivery
+    assert b.app.line._seen_pulses() == 0
+    assert d.basal_given == b.board.motor.pulses * 50 > 0

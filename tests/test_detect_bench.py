@@ -11,9 +11,22 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors():
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "detect_bench.py"), "--runs", "1", "--days", "1",
-         "--fw-runs", "0", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            sys.executable,
+            str(REPO / "tools" / "detect_bench.py"),
+            "--runs",
+            "1",
+            "--days",
+            "1",
+            "--fw-runs",
+            "0",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     out = proc.stdout
     assert "occlusion                    1 U/h      1/1" in out

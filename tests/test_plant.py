@@ -211,10 +211,12 @@ def test_plant_gives_identical_readings_on_cpython_and_the_unix_port():
 
 @pytest.mark.parametrize(
     "action, message",
-    [({"fault": "leak", "pct": "half"}, r"actions\[0\]\.pct: expected an integer in 1..99"),
-     ({"fault": "kink", "factor": 1}, r"actions\[0\]\.factor: expected an integer in 2..1000"),
-     ({"fault": "disconnect", "where": "hose"}, r"actions\[0\]\.where: expected one of site"),
-     ({"fault": "occlusion", "pct": 5}, r"actions\[0\]\.pct: unknown argument for a occlusion")],
+    [
+        ({"fault": "leak", "pct": "half"}, r"actions\[0\]\.pct: expected an integer in 1..99"),
+        ({"fault": "kink", "factor": 1}, r"actions\[0\]\.factor: expected an integer in 2..1000"),
+        ({"fault": "disconnect", "where": "hose"}, r"actions\[0\]\.where: expected one of site"),
+        ({"fault": "occlusion", "pct": 5}, r"actions\[0\]\.pct: unknown argument for a occlusion"),
+    ],
 )
 def test_scenario_fault_arguments_are_checked_with_the_field_named(action, message):
     from boards.emu.scenario import Scenario

@@ -106,8 +106,7 @@ def test_every_adc_count_survives_the_kpa_text_round_trip():
 
 
 def test_replay_grid_holds_the_row_in_force_every_100_ms():
-    lines = [META, "t_ms,pressure_kpa,connector", "50,2.0,1", "200,4.0,0", "250,5.0,1",
-             "300,6.0,1"]
+    lines = [META, "t_ms,pressure_kpa,connector", "50,2.0,1", "200,4.0,0", "250,5.0,1", "300,6.0,1"]
     g = traceplay.grid(trace.parse(lines))
     c = [pa_to_counts(pa) for pa in (2000, 4000, 5000, 6000)]
     # t = 0 (before the first row: hold it), 100 (the 50 row), 200 (open), 300

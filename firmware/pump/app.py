@@ -111,6 +111,7 @@ class App:
                         self._one_shot_alarm(kind, now, "restored=1")
         if reason == "watchdog":
             self._one_shot_alarm("watchdog", now)
+        self.line.resync()
         journal.state.boots += 1
         delivery.journal = journal
         delivery.persist()  # a bolus cut short is now closed on flash too

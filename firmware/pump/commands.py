@@ -94,7 +94,10 @@ def execute(app, now, command, source):
     elif name == "suspend":
         reason = delivery.set_mode(now, "suspended", source)
     elif name == "resume":
-        reason = delivery.set_mode(now, "run", source)
+        # a planned disconnect ends with planned_reconnect (or the connector), which also
+        # brings line supervision back; a bare resume would deliver unsupervised
+        planned = app.line.planned
+        reason = "planned_disconnect" if planned else delivery.set_mode(now, "run", source)
     elif name == "set_profile":
         reason = delivery.set_profile(now, a)
     elif name == "planned_disconnect":

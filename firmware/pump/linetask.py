@@ -78,6 +78,12 @@ class LineTask:
         self._missed_mu = 0
         self._missed_acc = 0  # mU*ms/h below one mU
 
+    def resync(self):
+        """After a reboot the delivered totals come from the journal: start counting pulses
+        from there, rather than feeding a lifetime of pulses to the detectors at once."""
+        d = self.app.delivery
+        self._given = d.basal_given + d.bolus_given
+
     def _seen_pulses(self):
         d = self.app.delivery
         given = d.basal_given + d.bolus_given
@@ -130,6 +136,8 @@ class LineTask:
         """The set is back on: resume delivery, report the basal missed."""
         if not self.planned:
             return "not_planned"
+        if self._connector_open:
+            return "connector_open"  # the quick release is still open: not reconnected
         self.planned = False
         app = self.app
         app.clear_alarm("reconnect", now)

@@ -52,8 +52,7 @@ def run(scenario, out, mode, trace_path):
     else:
         samples = tracefile.GridSamples(trace_path)
         board.pressure = tracefile.TracePressure(samples, board.clock)
-        board.connector = tracefile.TraceConnector(samples, board.clock,
-                                                   scenario.connector_fitted)
+        board.connector = tracefile.TraceConnector(samples, board.clock, scenario.connector_fitted)
         # the trace is the world: only the user's and the host's actions are replayed
         actions = [a for a in actions if a.kind in ("command", "press")]
     try:

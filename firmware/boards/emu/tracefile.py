@@ -79,8 +79,13 @@ class TraceRecorder:
         self._pulses = board.motor.pulses
         self.out.write(
             "%d,%s,%d,%s,%d\n"
-            % (now, fmt_kpa(counts_to_pa(counts)), 1 if board.connector.closed() else 0, label,
-               pulses)
+            % (
+                now,
+                fmt_kpa(counts_to_pa(counts)),
+                1 if board.connector.closed() else 0,
+                label,
+                pulses,
+            )
         )
         return counts
 
