@@ -10,6 +10,7 @@ from pathlib import Path
 
 from boards.emu import plant
 from boards.emu.board import EmuBoard
+from boards.emu.clock import WatchdogReset
 from boards.emu.runner import ScenarioDriver, boot
 from boards.emu.runner import run as run_scenario
 from boards.emu.scenario import Scenario
@@ -73,12 +74,21 @@ class Bench:
     def run_for(self, ms: int) -> None:
         """Run the scheduler until ``ms`` more virtual ms have passed."""
         clock = self.board.clock
-        sched = self.app.sched
         end = clock.now + ms
-        while clock.now + max(0, ticks_diff(sched.next_task().due, clock.ticks_ms())) <= end:
-            sched.step()
-        clock.now = end  # no task is due before ``end``
-        sched.sync(clock.ticks_ms())
+        while True:
+            sched = self.app.sched
+            try:
+                while clock.now + self._wait(sched) <= end:
+                    sched.step()
+                break
+            except WatchdogReset:  # as on the board: the pump restarts, the world goes on
+                self.reboot("watchdog")
+        clock.now = max(clock.now, end)  # no task is due before ``end``; never back in time
+        self.app.sched.sync(clock.ticks_ms())
+
+    def _wait(self, sched) -> int:
+        """Virtual ms until the next task is due (0 when one is late)."""
+        return max(0, ticks_diff(sched.next_task().due, self.board.clock.ticks_ms()))
 
     @property
     def now(self) -> int:
