@@ -34,13 +34,14 @@ KINDS = {
     "battery_low": MEDIUM,
     "limit": MEDIUM,
     "reconnect": MEDIUM,
+    "temp_lost": MEDIUM,
     "reservoir_low": LOW,
     "journal": HIGH,
 }
 # bit positions of the standing-alarm mask kept in the journal (append only: it is on flash)
 JOURNAL_BITS = (
     "occlusion", "disconnect", "sensor", "reservoir_empty", "battery_empty", "watchdog",
-    "settings", "battery_low", "limit", "reconnect", "reservoir_low", "journal",
+    "settings", "battery_low", "limit", "reconnect", "reservoir_low", "journal", "temp_lost",
 )  # fmt: skip
 
 

@@ -109,6 +109,8 @@ class App:
                         # its detector starts afresh and cannot clear a cause it did not see:
                         # hold delivery until acknowledged, then the detector judges anew
                         self._one_shot_alarm(kind, now, "restored=1")
+            if state.temp:  # the basal now runs the profile again: the user must know
+                self._one_shot_alarm("temp_lost", now)
         if reason == "watchdog":
             self._one_shot_alarm("watchdog", now)
         self.line.resync()

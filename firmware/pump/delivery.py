@@ -103,6 +103,7 @@ class Delivery:
             if temp_ends:
                 self.temp_left = 0
                 self.log.emit_at(self._event_ms(dt), "temp", "state=ended")
+                self.persist()
             if at_edge or temp_ends:
                 self._retarget(now, dt)
         if self._acc >= self._half:
@@ -239,10 +240,15 @@ class Delivery:
         st.alarms = self.alarms.standing_mask()
         st.hour = self.totals.hour
         st.day = self.totals.day
+        st.temp = 1 if self.temp_left else 0
         journal.commit()
 
     def restore(self, st):
-        """Take over the journal's state at boot. A bolus cut short is ended, never resumed."""
+        """Take over the journal's state at boot. A bolus or temp basal cut short is ended,
+        never resumed: the user is told (the app raises ``temp_lost``) and decides again.
+
+        The basal accumulator (the part of a pulse programmed but not yet due) is not on
+        flash: each reboot restarts it, which shifts the basal by under half a pulse."""
         pulse = self.settings.pulse
         self.basal_given = st.basal_pulses * pulse
         self.bolus_given = st.bolus_pulses * pulse
@@ -262,6 +268,8 @@ class Delivery:
                 "state=ended id=%d delivered=%d amount=%d reason=power_loss"
                 % (st.bolus_id, st.bolus_given, st.bolus_amount),
             )
+        if st.temp:
+            self.log.emit("temp", "state=ended reason=power_loss")
 
     # -- reservoir --------------------------------------------------------------
 
@@ -379,6 +387,7 @@ class Delivery:
             "temp", "state=started rate=%d percent=%d duration=%d" % (rate, percent, duration_ms)
         )
         self._retarget(now)
+        self.persist()
         return None
 
     def cancel_temp(self, now):
@@ -388,6 +397,7 @@ class Delivery:
         self.temp_left = 0
         self.log.emit("temp", "state=cancelled")
         self._retarget(now)
+        self.persist()
         return None
 
     def set_profile(self, now, profile):
