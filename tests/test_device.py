@@ -197,3 +197,19 @@ def test_fat_storage_is_refused_with_the_journal_alarm(tmp_path):
     app.raise_alarm("journal", clock.ticks_ms(), "storage=fat")  # what device.run does
     assert "kind=journal" in board.link.events()
     assert app.alarms.blocks_delivery()
+
+
+def test_a_real_board_keeps_the_host_profile_across_a_reboot(tmp_path):
+    from pump import commands
+
+    board, clock, _ = make(tmp_path)
+    app = device.build(board)
+    app.boot(board.boot_reason)
+    assert app.delivery.rate == 0  # nobody programmed a basal yet
+    cmd = commands.parse("set_profile", {"basal_u_per_h": [[0, 0.8], [600, 1.2]]})
+    assert commands.execute(app, clock.ticks_ms(), cmd, "host") is None
+    assert (tmp_path / "data" / "profile.json").is_file()
+    again = device.build(board)  # power cycle: RAM gone, the littlefs files stay
+    again.boot("power_on")
+    assert again.delivery.profile.to_list() == [[0, 800], [600, 1200]]
+    assert again.delivery.rate in (800, 1200) and not again.alarms.records

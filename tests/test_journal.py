@@ -217,3 +217,58 @@ def test_a_restored_line_alarm_holds_delivery_until_acknowledged_then_lets_go():
     assert b.app.ack(b.now, "occlusion")
     b.run_for(600_000)
     assert b.board.motor.pulses > pulses and not b.app.alarms.blocks_delivery()
+
+
+def test_a_profile_set_by_the_host_survives_a_reboot():
+    """Regression (review): set_profile lived in RAM only; after a power cut the pump went
+    back to the scenario's (on a real board: no) basal without a word."""
+    from emu import Bench
+    from pump import commands
+
+    b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 1]]))
+    new = commands.parse("set_profile", {"basal_u_per_h": [[0, 0.35], [420, 1.25], [1320, 0.05]]})
+    assert commands.execute(b.app, b.now, new, "host") is None
+    b.run_for(60_000)
+    b.reboot()
+    assert b.app.delivery.profile.to_list() == [[0, 350], [420, 1250], [1320, 50]]
+    assert b.app.delivery.rate == 350 and b.app.delivery.mode == "run"
+    assert not b.app.alarms.records
+
+
+@given(st.lists(st.tuples(st.integers(1, 1439), st.integers(0, 3000)), max_size=47))
+def test_saved_profiles_load_back_exactly(segments):
+    from boards.emu.board import FlashStore
+    from pump.basal import BasalProfile
+    from pump.settings import Settings, load_config, save_profile
+
+    starts = sorted({s for s, _ in segments})
+    profile = BasalProfile([0] + starts, [700] + [r for _, r in segments][: len(starts)])
+    store = FlashStore()
+    save_profile(store, profile)
+    settings, back, problem = load_config(store, Settings(), BasalProfile.flat(0))
+    assert problem is None and back.to_list() == profile.to_list()
+
+
+@pytest.mark.parametrize(
+    "blob, problem",
+    [
+        (b'{"basal_u_per_h": [[0, 1]]}\n00000000\n', "crc"),
+        (b"garbage", "crc"),
+        (None, "invalid"),  # a valid file whose rate is over max_basal (3 U/h)
+    ],
+)
+def test_an_untrusted_profile_boots_suspended_with_no_basal_and_an_alarm(blob, problem):
+    from emu import Bench
+    from pump.basal import BasalProfile
+    from pump.settings import PROFILE_NAME, save_profile
+
+    b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 1]]))
+    if blob is None:
+        save_profile(b.board.flash, BasalProfile([0], [5000]))
+    else:
+        b.board.flash.files[PROFILE_NAME] = blob
+    b.reboot()
+    d = b.app.delivery
+    assert (d.mode, d.rate, d.profile.to_list()) == ("suspended", 0, [[0, 0]])
+    assert b.app.alarms.find("settings").active
+    assert b.events("settings")[-1].fields == {"state": "defaults", "reason": problem}

@@ -5,8 +5,9 @@ vboard (boards/emu/service.py): the journal lives in ``<storage_root>/data``
 on littlefs2, the host talks over the USB serial link through
 ``pump.hostlink`` (events go out as EVENT frames), and Ctrl-C is ignored while
 delivering until the host asks for maintenance, which stops the scheduler and
-gives the REPL back for a flash. Settings and the basal profile are not stored
-yet, so the pump boots with the default settings and no basal (0 U/h): it
+gives the REPL back for a flash. The basal profile set by the host
+(``set_profile``) and a ``settings.json`` put in the data directory are read
+back at every boot; until a profile is set the pump runs no basal (0 U/h): it
 never delivers anything nobody programmed.
 """
 
@@ -16,7 +17,7 @@ from pump.app import App
 from pump.basal import BasalProfile
 from pump.hostlink import HostLink
 from pump.journal import FileStore, Journal
-from pump.settings import Settings
+from pump.settings import Settings, load_config
 
 SILENCE_PERIODS = 5  # a critical task may miss this many periods before the watchdog bites
 MIN_SILENCE_MS = 1000
@@ -40,8 +41,10 @@ def data_dir(board):
 
 def build(board):
     """The app on ``board`` with its journal, host link and watched tasks; not booted."""
-    journal = Journal(FileStore(data_dir(board)))
-    app = App(board, Settings(), BasalProfile.flat(0), 0, journal)
+    store = FileStore(data_dir(board))
+    journal = Journal(store)
+    settings, profile, problem = load_config(store, Settings(), BasalProfile.flat(0))
+    app = App(board, settings, profile, 0, journal, settings_problem=problem)
     host = HostLink(app, board.link)
     board.event_sink = host.event
     app.hooks.append(host.tick)

@@ -16,6 +16,7 @@ Boluses are separate pulse trains (see bolus.py): a bolus never changes basal.
 from pump.bolus import EXTENDED, NORMAL, Bolus
 from pump.compat import const
 from pump.limits import RollingTotals, check_bolus, check_rate
+from pump.settings import save_profile
 from pump.ticks import ticks_diff
 from pump.units import MS_PER_H
 from pump.uptime import DAY_MS as _DAY_MS
@@ -413,6 +414,8 @@ class Delivery:
         self.profile = profile
         self.log.emit("profile", "segments=%d" % len(profile.starts))
         self._retarget(now)
+        if self.journal is not None:
+            save_profile(self.journal.store, profile)  # a reboot must not lose the basal
         return None
 
     def set_mode(self, now, mode, reason):

@@ -9,6 +9,7 @@ clear answer.
 import json
 from binascii import crc32
 
+from pump.basal import BasalProfile
 from pump.units import InputError, to_int, to_milli
 
 # (name in files, attribute, default, lo, hi, kind)
@@ -95,28 +96,73 @@ SETTINGS_NAME = "settings.json"
 SETTINGS_TMP = "settings.tmp"
 
 
+PROFILE_NAME = "profile.json"
+PROFILE_TMP = "profile.tmp"
+
+
+def _save_checked(store, name, tmp, values):
+    """``values`` as one JSON line plus its CRC line, written atomically (temp file, rename)."""
+    body = json.dumps(values).encode()
+    store.write_atomic(name, tmp, body + b"\n%08x\n" % (crc32(body) & 0xFFFFFFFF))
+
+
+def _load_checked(store, name):
+    """(values, problem): (None, None) when the file is missing; problem is crc or json."""
+    data = store.read(name)
+    if data is None:
+        return None, None
+    lines = data.split(b"\n")
+    # the CRC line must match byte for byte (lowercase hex): a flipped letter case is damage too
+    if len(lines) != 3 or lines[2] != b"" or lines[1] != b"%08x" % (crc32(lines[0]) & 0xFFFFFFFF):
+        return None, "crc"
+    try:
+        return json.loads(lines[0]), None
+    except ValueError:
+        return None, "json"
+
+
 def save_settings(store, values):
     """Write ``values`` (human units, as a scenario holds them) atomically with a CRC line."""
     Settings(values)  # never store what would not load
-    body = json.dumps(values).encode()
-    store.write_atomic(SETTINGS_NAME, SETTINGS_TMP, body + b"\n%08x\n" % (crc32(body) & 0xFFFFFFFF))
+    _save_checked(store, SETTINGS_NAME, SETTINGS_TMP, values)
 
 
 def load_settings(store):
     """(Settings, problem): problem is None, or one word (crc, json, invalid) when the file
     could not be trusted and the safe defaults are returned instead (REL-1)."""
-    data = store.read(SETTINGS_NAME)
-    if data is None:
-        return Settings(), None
-    lines = data.split(b"\n")
-    # the CRC line must match byte for byte (lowercase hex): a flipped letter case is damage too
-    if len(lines) != 3 or lines[2] != b"" or lines[1] != b"%08x" % (crc32(lines[0]) & 0xFFFFFFFF):
-        return Settings(), "crc"
-    try:
-        values = json.loads(lines[0])
-    except ValueError:
-        return Settings(), "json"
+    values, problem = _load_checked(store, SETTINGS_NAME)
+    if problem is not None:
+        return Settings(), problem
     try:
         return Settings(values), None
     except InputError:
         return Settings(), "invalid"
+
+
+def save_profile(store, profile):
+    """Keep the basal profile on flash (U/h, as a scenario holds it), so a reboot brings the
+    programmed basal back."""
+    rows = [[start, rate / 1000] for start, rate in profile.to_list()]
+    _save_checked(store, PROFILE_NAME, PROFILE_TMP, {"basal_u_per_h": rows})
+
+
+def load_config(store, settings, profile):
+    """(settings, profile, problem) as stored on flash; ``settings`` and ``profile`` stand in
+    for a file never written. A file that cannot be trusted gives the safe defaults (default
+    settings, no basal) and names the problem (crc, json, invalid): the app then boots
+    suspended with the ``settings`` alarm (REL-1)."""
+    if store.read(SETTINGS_NAME) is not None:
+        settings, problem = load_settings(store)
+        if problem is not None:
+            return settings, BasalProfile.flat(0), problem
+    values, problem = _load_checked(store, PROFILE_NAME)
+    if problem is not None:
+        return Settings(), BasalProfile.flat(0), problem
+    if values is not None:
+        try:
+            if not isinstance(values, dict) or sorted(values) != ["basal_u_per_h"]:
+                raise InputError("profile", "expected {basal_u_per_h: [...]}")
+            profile = BasalProfile.parse(values["basal_u_per_h"], settings.max_basal)
+        except InputError:
+            return Settings(), BasalProfile.flat(0), "invalid"
+    return settings, profile, None

@@ -12,6 +12,7 @@ from pump import commands
 from pump.app import App
 from pump.journal import Journal
 from pump.sched import Task
+from pump.settings import load_config
 from pump.units import InputError
 from pump.uptime import DAY_MS
 
@@ -92,7 +93,9 @@ def boot(board, scenario, driver, reason):
     tod = (scenario.start_tod + board.clock.now) % DAY_MS
     board.watchdog.fed = board.clock.now  # a reset restarts the hardware watchdog
     journal = Journal(board.flash)
-    app = App(board, scenario.settings, scenario.profile, tod, journal, board.clock.now)
+    # the profile and settings on flash (from a set_profile before this reboot) win
+    settings, profile, problem = load_config(board.flash, scenario.settings, scenario.profile)
+    app = App(board, settings, profile, tod, journal, board.clock.now, settings_problem=problem)
     driver.app = app
     app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
     app.boot(reason)

@@ -16,6 +16,7 @@ from pump.hostlink import AUTH_REQUIRED, HostLink
 from pump.journal import FileStore, Journal
 from pump.protocol import Auth
 from pump.sched import Task
+from pump.settings import load_config
 
 from boards import hal
 from boards.emu import tracefile
@@ -89,8 +90,10 @@ def serve(cfg):
         os.mkdir("/data")
     except OSError:
         pass
-    journal = Journal(FileStore("/data"))
-    app = App(board, scenario.settings, scenario.profile, scenario.start_tod, journal)
+    store = FileStore("/data")
+    journal = Journal(store)
+    settings, profile, problem = load_config(store, scenario.settings, scenario.profile)
+    app = App(board, settings, profile, scenario.start_tod, journal, settings_problem=problem)
     key = FileStore("/data").read(KEY_FILE)  # provisioned by `pumpctl flash --key`
     if key:
         auth = Auth(key, os.urandom(8))  # a new session nonce at every boot
