@@ -52,6 +52,7 @@ class PumpMachine(RuleBasedStateMachine):
         self.rate = 0
         self.last_t = 0
         self.basal = 0
+        self.held = 0  # basal pulses due but held back by a DEL-4 limit: dropped, never owed
         self.pulse_times: list[int] = []
         self.mode = "run"
         self.high: dict[str, list[bool]] = {}  # high alarm kind -> [standing, annunciating]
@@ -168,16 +169,20 @@ class PumpMachine(RuleBasedStateMachine):
                 assert ev.int("basal") == self.basal
                 # the basal accumulator starts afresh with each boot (docs/delivery.md): DEL-1
                 # holds from here on; the residue of under half a pulse is not carried over
-                self.programmed = Fraction(self.basal)
+                self.programmed = Fraction(self.basal + self.held)
             elif ev.kind == "pulse":
                 # DEL-5: nothing moves while suspended, in maintenance, or while a high alarm
                 # is on record (standing, or not yet acknowledged)
                 assert self.mode == "run" and not self.high, (self.mode, self.high)
                 self.pulse_times.append(ev.t_ms)
                 if ev.fields["src"] == "basal":
-                    assert abs(self.basal - self.programmed) < PULSE
+                    assert abs(self.basal + self.held - self.programmed) < PULSE
                     self.basal += PULSE
-                    assert abs(self.basal - self.programmed) < PULSE
+                    assert abs(self.basal + self.held - self.programmed) < PULSE
+            elif ev.kind == "limit" and ev.fields["src"] == "basal":
+                # DEL-4 wins over DEL-1: the pulse due now is held back, and not made up later
+                assert abs(self.basal + self.held - self.programmed) < PULSE
+                self.held += PULSE
 
     def _follow_alarm(self, f):
         """Keep our own record of high-priority alarms from their events (ALM-1 rules)."""
@@ -236,6 +241,22 @@ def test_regression_an_alarm_that_clears_during_an_advance_lets_basal_go_on():
     m.advance(ms=4_194_305)
     m.check_delivery_matches_its_accounting()
     assert not m.high and m.bench.board.motor.pulses > 0
+
+
+def test_regression_basal_held_by_the_hourly_limit_is_not_owed():
+    """Shrunk from make fuzz: boluses and a high temp basal reach the 8 U/h limit; the basal
+    pulses held back are dropped (DEL-4 wins), which the model had counted as a DEL-1 gap."""
+    m = PumpMachine()
+    m.boot(rate=2.9, battery=73, reservoir=300)
+    d = m.bench.app.delivery
+    assert d.request_bolus(m.bench.now, 3350, 30 * 60000, "host") is None
+    m.temp_absolute(minutes=60, rate=850)
+    m.advance(ms=1_702_670)
+    m.cancel_bolus()
+    assert d.request_bolus(m.bench.now, 4250, 30 * 60000, "host") is None
+    m.advance(ms=1_974_685)
+    m.check_delivery_matches_its_accounting()
+    assert m.held > 0 and m.bench.events("limit")
 
 
 TestPump = PumpMachine.TestCase
