@@ -46,3 +46,4 @@ def test_sigkill_at_random_instants_loses_no_pulse_and_counts_none_twice(tmp_pat
         kept = int(check.stdout.split()[1].split("=")[1])
         assert kept - seen in (0, 1), (seen, check.stdout)
     assert killed >= trials // 2  # most runs really were cut short
+    print(f"process kills: {trials} runs, {killed} cut short, all recovered exactly")
