@@ -6,9 +6,10 @@ import subprocess
 import pytest
 from boards.emu import plantparams
 from boards.emu.intmath import Q30, XorShift32, exp_neg_q30, triangle
-from boards.emu.plant import FAULTS, Plant, pa_to_counts
+from boards.emu.plant import FAULTS, Plant
 from hypothesis import given
 from hypothesis import strategies as st
+from pump.pressure import pa_to_counts
 from pumpctl.firmware import FIRMWARE, micropython_binary
 
 

@@ -4,9 +4,9 @@ import io
 
 import pytest
 from boards.emu import tracefile
-from boards.emu.plant import pa_to_counts
 from hypothesis import given
 from hypothesis import strategies as st
+from pump.pressure import pa_to_counts
 from pumpctl import trace, traceplay
 from pumpctl.trace import TraceError
 

@@ -9,17 +9,11 @@ from pump.compat import const
 from pump.disconnect import DisconnectDetector
 from pump.linefeat import EV_L, EV_R, LineFeatures
 from pump.occlusion import OcclusionDetector
+from pump.pressure import counts_to_pa
 from pump.sensorcheck import OK, SensorCheck
 
-FULL_SCALE_PA = const(200000)
-COUNTS_MAX = const(4095)
 NOMINAL_COMPLIANCE_NL_PER_KPA = const(300)
 CHECK_EVERY = const(5)  # samples between occlusion evaluations
-
-
-def counts_to_pa(counts):
-    """12-bit ADC counts to Pa (rounded; inverse of the board's conversion)."""
-    return (counts * FULL_SCALE_PA + COUNTS_MAX // 2) // COUNTS_MAX
 
 
 class LineWatch:

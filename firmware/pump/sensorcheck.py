@@ -9,8 +9,8 @@ A fault clears after CLEAR_SAMPLES samples without it.
 """
 
 from pump.compat import const
+from pump.pressure import COUNTS_MAX
 
-COUNTS_MAX = const(4095)
 RANGE_MARGIN = const(2)
 RANGE_SAMPLES = const(10)
 STUCK_SAMPLES = const(50)

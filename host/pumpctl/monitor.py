@@ -17,18 +17,15 @@ from typing import IO
 
 from . import proto, trace
 from .errors import PumpctlError
+from .firmware import import_firmware
 from .keys import Signer
 from .link import Link
 
-COUNTS_MAX = 4095  # boards/hal.py PressureSensor
-FULL_SCALE_PA = 200000
+import_firmware()
+from pump.pressure import COUNTS_MAX, FULL_SCALE_PA, counts_to_pa  # noqa: E402
+
 SPARK = "▁▂▃▄▅▆▇█"
 PRIORITY_NAMES = {1: "low", 2: "medium", 3: "high"}
-
-
-def counts_to_pa(counts: int) -> int:
-    """ADC counts to Pa, rounded as the firmware's trace files do (boards/emu/tracefile.py)."""
-    return (counts * FULL_SCALE_PA + COUNTS_MAX // 2) // COUNTS_MAX
 
 
 def counts_to_kpa(counts: int) -> float:

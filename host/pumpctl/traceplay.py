@@ -15,7 +15,10 @@ from pathlib import Path
 
 from pumpctl import eventlog, trace
 from pumpctl.errors import UsageError
-from pumpctl.firmware import run_firmware
+from pumpctl.firmware import import_firmware, run_firmware
+
+import_firmware()
+from pump.pressure import pa_to_counts  # noqa: E402  (the board's ADC conversion)
 
 SCENARIO_FORMAT = "pumpscenario/1"
 
@@ -51,11 +54,6 @@ def scenario_for(tr: trace.Trace) -> dict:
 
 GRID_MS = 100
 OPEN_BIT = 0x8000
-
-
-def pa_to_counts(pa: int) -> int:
-    """The board's ADC conversion (boards/emu/plant.py), clamped to 12 bits."""
-    return min(4095, max(0, (pa * 4095 + 100000) // 200000))
 
 
 def grid(tr: trace.Trace) -> array:

@@ -17,11 +17,11 @@ faults stuck / out of range / noisy. All state is integer (pressure in mPa,
 volume in nL) so CPython and the MicroPython Unix port give the same bytes.
 """
 
+from pump.pressure import COUNTS_MAX, pa_to_counts
+
 from boards.emu.intmath import Q30, XorShift32, exp_neg_q30, triangle
 from boards.emu.plantparams import check
 
-COUNTS_MAX = 4095
-FULL_SCALE_PA = 200000
 FRICTION_TAU_MS = 100
 E_MIN_MPA = -50000000  # the line cannot be pulled below -50 kPa (gas comes out)
 
@@ -60,16 +60,6 @@ def check_fault_args(kind, args):
         elif type(value) is not int or not item[1] <= value <= item[2]:
             return (item[0], "expected an integer in %d..%d, got %r" % (item[1], item[2], value))
     return None
-
-
-def pa_to_counts(pa):
-    """Absolute pressure in Pa to 12-bit ADC counts, rounded and clamped."""
-    counts = (pa * COUNTS_MAX + FULL_SCALE_PA // 2) // FULL_SCALE_PA
-    if counts < 0:
-        return 0
-    if counts > COUNTS_MAX:
-        return COUNTS_MAX
-    return counts
 
 
 class Plant:

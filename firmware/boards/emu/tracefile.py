@@ -11,15 +11,11 @@ of counts (``GridSamples``) before the firmware reads it.
 import json
 from array import array
 
+from pump.pressure import counts_to_pa
+
 from boards import hal
 
 FORMAT = "pumptrace/1"
-FULL_SCALE_PA = 200000
-COUNTS_MAX = 4095
-
-
-def counts_to_pa(counts):
-    return (counts * FULL_SCALE_PA + COUNTS_MAX // 2) // COUNTS_MAX
 
 
 def fmt_kpa(pa):
