@@ -4,7 +4,8 @@ import pytest
 from emu import events, run_inprocess, scenario
 from hypothesis import given
 from hypothesis import strategies as st
-from pump.journal import HISTORY_SLOTS, STATE_NAME, TMP_NAME, Corrupt, FileStore, Journal, State
+from pump.filestore import FileStore
+from pump.journal import HISTORY_SLOTS, STATE_NAME, TMP_NAME, Corrupt, Journal, State
 
 FIELDS = ("seq", "boots", "basal_pulses", "bolus_pulses", "reservoir", "bolus_id", "bolus_amount",
           "bolus_given", "bolus_active", "mode", "alarms", "hour", "day", "temp")  # fmt: skip

@@ -15,8 +15,9 @@ import os
 
 from pump.app import App
 from pump.basal import BasalProfile
+from pump.filestore import FileStore
 from pump.hostlink import HostLink
-from pump.journal import FileStore, Journal
+from pump.journal import Journal
 from pump.settings import Settings, load_config
 
 SILENCE_PERIODS = 5  # a critical task may miss this many periods before the watchdog bites

@@ -20,7 +20,8 @@ from boards.emu.board import EmuBoard
 from boards.emu.clock import EndOfRun
 from boards.emu.runner import ScenarioDriver, boot
 from boards.emu.scenario import load
-from pump.journal import FileStore, Journal
+from pump.filestore import FileStore
+from pump.journal import Journal
 
 MOUNT = "/flash"
 

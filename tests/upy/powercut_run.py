@@ -27,7 +27,7 @@ from boards.emu.clock import EndOfRun  # noqa: E402
 from boards.emu.rng import XorShift32  # noqa: E402
 from boards.emu.runner import ScenarioDriver, boot  # noqa: E402
 from boards.emu.scenario import load  # noqa: E402
-from pump.journal import FileStore  # noqa: E402
+from pump.filestore import FileStore  # noqa: E402
 
 MOUNT = "/flash"
 IMAGE_BYTES = 64 * 4096

@@ -12,8 +12,9 @@ import select
 import sys
 
 from pump.app import App
+from pump.filestore import FileStore
 from pump.hostlink import AUTH_REQUIRED, HostLink
-from pump.journal import FileStore, Journal
+from pump.journal import Journal
 from pump.protocol import Auth
 from pump.sched import Task
 from pump.settings import load_config
