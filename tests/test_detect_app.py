@@ -102,6 +102,23 @@ def test_shower_length_planned_disconnect_raises_no_alarm_and_reports_missed_bas
     assert pulses_between(text, 3000000, 7200000) > 0
 
 
+def test_missed_basal_counts_real_time_even_when_control_ticks_are_late():
+    """Review: the count assumed 100 ms per control tick, so ticks dropped after a stall
+    (the scheduler skips missed periods) went missing from the report."""
+    from emu import Bench
+
+    b = Bench(scenario(duration="2:00", basal_u_per_h=[[0, 1.2]]))
+    assert b.app.line.planned_start(b.now, 45 * 60000) is None
+    for _ in range(10):
+        b.driver.stall("control", 2500)  # each stall drops about 24 ticks
+        b.run_for(120_000)
+    b.run_for(1_200_000 - 10 * 120_000 + 1)
+    assert b.events("miss")  # the scheduler really did skip ticks
+    assert b.app.line.planned_end(b.now, "host") is None
+    ended = b.events("planned")[-1]
+    assert abs(int(ended.fields["missed_basal"]) - 400) <= 1  # 20 min at 1.2 U/h
+
+
 def test_a_forgotten_planned_disconnect_reminds_then_escalates():
     _, text = run_inprocess(
         scenario(

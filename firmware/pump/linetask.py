@@ -37,6 +37,7 @@ from pump.ticks import ticks_diff
 STEPS_PER_PULSE = const(10)  # motor steps per pulse (board default; see boards/emu/board.py)
 MAX_RELIEF_PULSES = const(200)  # 10 U at 0.05 U: more than any line can hold
 _MS_PER_H = const(3600000)
+_MAX_TICK_GAP_MS = const(10000)  # longer than the watchdog allows: not a real tick gap
 _LINE_KINDS = ("occlusion", "disconnect")
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
 
@@ -105,11 +106,12 @@ class LineTask:
         if i < 0:
             i = len(ring) - 1
         watch.sample(now, ring[i])
+        dt = ticks_diff(now, self._prev)
         self._prev = now
         self._check_sensor(now)
         self._check_connector(now)
         if self.planned:
-            self._planned_tick(now)
+            self._planned_tick(now, dt)
         elif self._sensor == OK:
             self._check_line(now)
 
@@ -150,10 +152,12 @@ class LineTask:
         self.watch.rearm()
         return None
 
-    def _planned_tick(self, now):
+    def _planned_tick(self, now, dt):
         d = self.app.delivery
         rate = d.profile.rate_at(self.app.uptime.time_of_day_ms())  # mU/h the profile asks
-        acc = self._missed_acc + rate * 100  # one control tick
+        if not 0 < dt <= _MAX_TICK_GAP_MS:
+            dt = 0  # the first tick after a boot has no predecessor to measure from
+        acc = self._missed_acc + rate * dt  # the basal this tick would have given
         while acc >= _MS_PER_H:
             acc -= _MS_PER_H
             self._missed_mu += 1
