@@ -73,3 +73,56 @@ def test_steps_stop_at_the_max_bolus_with_an_error_beep():
     )
     assert ("refused", "over_max_bolus") in states(evs)
     assert app.delivery.bolus_given == 1000
+
+
+def _host_bolus(bench, args):
+    """The bolus command as it arrives over the serial link (pump.hostlink)."""
+    from pump.hostlink import HostLink
+
+    host = HostLink(bench.app, bench.board.link)
+    host._now = bench.board.clock.ticks_ms()
+    return host.handle("bolus", args)
+
+
+def _press(bench, hold_ms):
+    clock = bench.board.clock
+    bench.board.button.intervals.append((clock.now + 100, clock.now + 100 + hold_ms))
+    bench.run_for(hold_ms + 300)
+
+
+def test_a_bolus_from_the_host_starts_only_when_confirmed_on_the_pump():
+    """Issue 4: the monitor may request a bolus; the device still asks the user to confirm."""
+    from emu import Bench
+
+    b = Bench(scenario(duration="1:00", basal_u_per_h=[[0, 0]]))
+    assert _host_bolus(b, {"amount_u": 1, "duration_min": 30}) == (True, "confirm_on_pump")
+    b.run_for(5000)
+    assert b.board.motor.pulses == 0 and b.app.delivery.bolus is None  # offered, not started
+    assert b.events("button")[-1].fields == {
+        "state": "offered", "amount": "1000", "duration": "1800000", "src": "host"
+    }
+    _press(b, 1500)  # the long press confirms
+    started = b.events("bolus")[-1].fields
+    assert (started["state"], started["amount"], started["kind"], started["src"]) == (
+        "started", "1000", "extended", "host"
+    )
+
+
+def test_an_unconfirmed_host_bolus_lapses_and_delivers_nothing():
+    from emu import Bench
+
+    b = Bench(scenario(duration="1:00", basal_u_per_h=[[0, 0]]))
+    assert _host_bolus(b, {"amount_u": 2})[0] is True
+    b.run_for(60_000)
+    assert b.events("button")[-1].fields["state"] == "timeout"
+    assert b.board.motor.pulses == 0 and not b.events("bolus")
+
+
+def test_a_host_bolus_that_would_be_refused_is_refused_at_once():
+    from emu import Bench
+
+    b = Bench(scenario(duration="1:00", basal_u_per_h=[[0, 0]], settings={"max_bolus_u": 2}))
+    assert _host_bolus(b, {"amount_u": 3}) == (False, "over_max_bolus")
+    b.app.delivery.set_mode(b.now, "suspended", "user")
+    assert _host_bolus(b, {"amount_u": 1}) == (False, "suspended")
+    assert b.app.button.state == 0  # nothing offered

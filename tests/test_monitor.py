@@ -195,11 +195,14 @@ def test_commands_from_the_host_get_responses(board):
     finally:
         session.close()
     assert answered[ok_seq].body["ok"] is True
+    assert answered[ok_seq].body["reason"] == "confirm_on_pump"
     assert answered[bad_seq].body["ok"] is False and "amount_u" in answered[bad_seq].body["reason"]
     assert "unknown command" in answered[unknown_seq].body["reason"]
     assert "status_ms" in answered[rate_seq].body["reason"]
     events = [f.body["line"] for f in frames if f.kind == proto.EVENT]
-    assert any("bolus state=started" in e and "src=host" in e for e in events)
+    # offered on the pump, not started: the user confirms with the long press (issue 4)
+    assert any("button state=offered amount=500" in e and "src=host" in e for e in events)
+    assert not any("bolus state=started" in e for e in events)
 
 
 def test_trace_recorder_and_view_units(tmp_path):

@@ -28,6 +28,8 @@ class ButtonBolus:
         self._down_at = 0
         self._long_sent = False
         self._last_press = 0
+        self._duration = 0  # ms, for a bolus offered by the host (0: normal)
+        self._source = "button"
 
     def sample(self, now, pressed):
         """Feed one sample of the button level at ``now`` (ticks)."""
@@ -68,6 +70,8 @@ class ButtonBolus:
                 return
             self.state = SELECTING
             self.amount = self.settings.button_step
+            self._duration = 0
+            self._source = "button"
         elif self.amount + self.settings.button_step > self.settings.max_bolus:
             self.log.emit(
                 "refused", "what=button_step amount=%d reason=over_max_bolus" % self.amount
@@ -79,12 +83,36 @@ class ButtonBolus:
         self.log.emit("button", "state=selecting amount=%d" % self.amount)
         self.feedback.beep("step", "n=%d" % (self.amount // self.settings.button_step))
 
+    def offer(self, now, amount, duration_ms, source):
+        """A bolus asked for off the pump (the host): shown as a selection the user confirms
+        on the pump with the long press, like a button bolus (DEL-3), or that lapses after
+        the button timeout. None if offered, else the reason."""
+        if self.state != IDLE or self._held:
+            reason = "button_busy"
+        else:
+            reason = self.delivery.bolus_problem(amount, duration_ms)
+        if reason is not None:
+            self.log.emit(
+                "refused", "what=bolus amount=%d src=%s reason=%s" % (amount, source, reason)
+            )
+            return reason
+        self.state = SELECTING
+        self.amount = amount
+        self._duration = duration_ms
+        self._source = source
+        self._last_press = now
+        self.log.emit(
+            "button", "state=offered amount=%d duration=%d src=%s" % (amount, duration_ms, source)
+        )
+        self.feedback.beep("step", "n=1")
+        return None
+
     def _long(self, now):
         if self.state != SELECTING:
             return
         self.state = IDLE
         self.log.emit("button", "state=confirmed amount=%d" % self.amount)
-        if self.delivery.request_bolus(now, self.amount, 0, "button") is None:
+        if self.delivery.request_bolus(now, self.amount, self._duration, self._source) is None:
             self.feedback.beep("confirm")
         else:
             self.feedback.beep("error")

@@ -79,11 +79,16 @@ def parse(name, args, where="command"):
     return (name, kind, 0)
 
 
-def execute(app, now, command, source):
-    """Apply a parsed command at ``now``; None if accepted, else the reason."""
+def execute(app, now, command, source, confirm_on_pump=False):
+    """Apply a parsed command at ``now``; None if accepted, else the reason.
+
+    ``confirm_on_pump``: a bolus is only offered; it starts when the user confirms it on
+    the pump (the serial link uses this: nothing off the pump starts insulin alone)."""
     name, a, b = command
     delivery = app.delivery
-    if name == "bolus":
+    if name == "bolus" and confirm_on_pump:
+        reason = app.button.offer(now, a, b, source)
+    elif name == "bolus":
         reason = delivery.request_bolus(now, a, b, source)
     elif name == "cancel_bolus":
         reason = delivery.cancel_bolus(now, source)

@@ -314,13 +314,18 @@ class Delivery:
             return "bolus_running"
         return None
 
-    def request_bolus(self, now, amount, duration_ms, source):
-        """Start a normal (duration_ms 0) or extended bolus of ``amount`` mU."""
+    def bolus_problem(self, amount, duration_ms):
+        """Why a bolus of ``amount`` mU over ``duration_ms`` would be refused now, or None."""
         reason = self.can_bolus() or check_bolus(self.settings, self.totals, amount)
         if reason is None and amount > self.reservoir:
             reason = "reservoir"
         if reason is None and duration_ms and not MIN_EXTENDED_MS <= duration_ms <= MAX_EXTENDED_MS:
             reason = "extended_duration"
+        return reason
+
+    def request_bolus(self, now, amount, duration_ms, source):
+        """Start a normal (duration_ms 0) or extended bolus of ``amount`` mU."""
+        reason = self.bolus_problem(amount, duration_ms)
         if reason is not None:
             self.log.emit(
                 "refused", "what=bolus amount=%d src=%s reason=%s" % (amount, source, reason)

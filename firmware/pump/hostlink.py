@@ -142,7 +142,9 @@ class HostLink:
             cmd = commands.parse(name, args, "args")
         except InputError as e:
             return False, str(e)
-        reason = commands.execute(self.app, self._now, cmd, "host")
+        reason = commands.execute(self.app, self._now, cmd, "host", confirm_on_pump=True)
+        if reason is None and name == "bolus":
+            return True, "confirm_on_pump"  # offered: the user confirms with the long press
         return reason is None, reason or ""
 
     def enter_maintenance(self):

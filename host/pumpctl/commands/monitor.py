@@ -15,7 +15,10 @@ from pumpctl.errors import UsageError
 from pumpctl.keys import load_key
 from pumpctl.monitor import PRIORITY_NAMES, PumpView, Session, TraceRecorder, frame_json, sparkline
 
-KEYS_HELP = "keys: a = acknowledge alarm, b = request bolus, s = status now, q = quit"
+KEYS_HELP = (
+    "keys: a = acknowledge alarm, b = request bolus (confirm on the pump: long press), "
+    "s = status now, q = quit"
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
