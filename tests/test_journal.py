@@ -40,7 +40,8 @@ def test_any_bit_flip_or_truncation_is_detected(s, data):
     cut = data.draw(st.integers(0, len(raw) - 1))
     with pytest.raises(Corrupt) as err:
         State.unpack(s.pack()[:cut])
-    assert err.value.code == "size"
+    # cut to 60 bytes it has the length of a 0.1 record: then the CRC catches it (make fuzz)
+    assert err.value.code == ("crc" if cut == 60 else "size")
 
 
 def test_a_record_from_firmware_0_1_reads_as_no_temp_running():
