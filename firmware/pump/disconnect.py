@@ -4,7 +4,8 @@ Disconnect: with the set off (or the line cut), only the tubing resists and a
 pulse's bump is gone within about a second; with the set in place most of it
 is still there 2.5 s later. ``r`` (what the pulse left in the line at 2.5 s,
 after removing the pre-pulse trend) below a third of the learned bump ``jref``
-is an open pulse; OPEN_PULSES in a row raise the alarm. Where a connector
+is an open pulse; OPEN_PULSES in a row raise the alarm (a pulse within
+TREND_WINDOW_MS of the one before is not judged). Where a connector
 switch is fitted, an open switch is a disconnect at once.
 
 Leak: a leak of p% of the flow at the set is a parallel path that shortens
@@ -33,6 +34,7 @@ LEAK_ABS_Q8 = const(460)  # 9 s of decay at tau = 7.2 s
 GATE_TAU_MS = const(60000)  # the slowest site, until this one is learned
 SETTLE_TAUS = const(2)  # judge a pulse only if the one before came >= 2 time constants earlier
 SETTLE_MIN_MS = const(30000)
+TREND_WINDOW_MS = const(1500)  # pre-pulse slope window (1 s) and the 4-sample level lag
 
 
 class DisconnectDetector:
@@ -52,6 +54,10 @@ class DisconnectDetector:
 
     def on_r(self, feat):
         """The retention of the last pulse is ready."""
+        if feat.interval < TREND_WINDOW_MS:
+            # the pulse before is inside the 1 s pre-pulse slope window (a basal pulse between
+            # two bolus pulses): the trend r is measured against is not the line's decay
+            return
         r = feat.r
         if 3 * r < self.jref:
             self.open_streak += 1
