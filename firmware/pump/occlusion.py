@@ -27,40 +27,9 @@ TAU_SLOW_MIN_MS = const(40000)
 LEARNED_FACTOR = const(3)  # once learned: flowing means tau < 3 x this site's own tau
 # 4096 * (1 - exp(-i/8)), i = 0..32: fraction a bump must lose in i * TAU_SLOW/8
 _FALL_Q12 = (
-    0,
-    481,
-    906,
-    1281,
-    1612,
-    1904,
-    2161,
-    2389,
-    2589,
-    2766,
-    2922,
-    3060,
-    3182,
-    3289,
-    3384,
-    3468,
-    3542,
-    3607,
-    3664,
-    3715,
-    3760,
-    3799,
-    3834,
-    3865,
-    3892,
-    3916,
-    3937,
-    3956,
-    3972,
-    3987,
-    4000,
-    4011,
-    4021,
-)
+    0, 481, 906, 1281, 1612, 1904, 2161, 2389, 2589, 2766, 2922, 3060, 3182, 3289, 3384, 3468, 3542,
+    3607, 3664, 3715, 3760, 3799, 3834, 3865, 3892, 3916, 3937, 3956, 3972, 3987, 4000, 4011, 4021,
+)  # fmt: skip
 K = const(8)  # completed intervals kept
 WINDOW_MS = const(180000)  # evidence never spans more than this
 SIG_NOISE = const(10)

@@ -94,8 +94,6 @@ class Settings:
 
 SETTINGS_NAME = "settings.json"
 SETTINGS_TMP = "settings.tmp"
-
-
 PROFILE_NAME = "profile.json"
 PROFILE_TMP = "profile.tmp"
 
@@ -127,12 +125,15 @@ def save_settings(store, values):
     _save_checked(store, SETTINGS_NAME, SETTINGS_TMP, values)
 
 
-def load_settings(store):
+def load_settings(store, missing=None):
     """(Settings, problem): problem is None, or one word (crc, json, invalid) when the file
-    could not be trusted and the safe defaults are returned instead (REL-1)."""
+    could not be trusted and the safe defaults are returned instead (REL-1). ``missing``
+    stands in for a file never written (default: the default settings)."""
     values, problem = _load_checked(store, SETTINGS_NAME)
     if problem is not None:
         return Settings(), problem
+    if values is None:
+        return missing or Settings(), None
     try:
         return Settings(values), None
     except InputError:
@@ -151,18 +152,16 @@ def load_config(store, settings, profile):
     for a file never written. A file that cannot be trusted gives the safe defaults (default
     settings, no basal) and names the problem (crc, json, invalid): the app then boots
     suspended with the ``settings`` alarm (REL-1)."""
-    if store.read(SETTINGS_NAME) is not None:
-        settings, problem = load_settings(store)
-        if problem is not None:
-            return settings, BasalProfile.flat(0), problem
-    values, problem = _load_checked(store, PROFILE_NAME)
+    settings, problem = load_settings(store, settings)
+    if problem is None:
+        values, problem = _load_checked(store, PROFILE_NAME)
+        if values is not None:
+            try:
+                if not isinstance(values, dict) or sorted(values) != ["basal_u_per_h"]:
+                    raise InputError("profile", "expected {basal_u_per_h: [...]}")
+                profile = BasalProfile.parse(values["basal_u_per_h"], settings.max_basal)
+            except InputError:
+                problem = "invalid"
     if problem is not None:
         return Settings(), BasalProfile.flat(0), problem
-    if values is not None:
-        try:
-            if not isinstance(values, dict) or sorted(values) != ["basal_u_per_h"]:
-                raise InputError("profile", "expected {basal_u_per_h: [...]}")
-            profile = BasalProfile.parse(values["basal_u_per_h"], settings.max_basal)
-        except InputError:
-            return Settings(), BasalProfile.flat(0), "invalid"
     return settings, profile, None

@@ -80,20 +80,26 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     return None
 
 
-def evaluate(runs: int, seed: int = 1) -> list[Row]:
+def _table(run_one, runs: int, seed: int) -> list[Row]:
+    """One Row per fault and condition, ``runs`` seeded runs of ``run_one`` each."""
     rows = []
     rng = XorShift32(seed)
     for name, kind, kw, alarm in FAULTS:
         for cond, rate, bolus in CONDITIONS:
             row = Row(name, cond, runs, 0, [], [])
             for _ in range(runs):
-                got = one_run(kind, kw, alarm, rate, bolus, rng.next())
+                got = run_one(kind, kw, alarm, rate, bolus, rng.next())
                 if got is not None:
                     row.detected += 1
                     row.pulses.append(got[0])
                     row.minutes.append(got[1])
             rows.append(row)
     return rows
+
+
+def evaluate(runs: int, seed: int = 1) -> list[Row]:
+    """The detectors with the plant and a reference pulse schedule (fast: CPython, no app)."""
+    return _table(one_run, runs, seed)
 
 
 def nominal_day(seed: int) -> list[tuple[str, int]]:
@@ -208,16 +214,5 @@ def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: 
 
 
 def evaluate_firmware(runs: int, seed: int = 3) -> list[Row]:
-    rows = []
-    rng = XorShift32(seed)
-    for name, kind, kw, alarm in FAULTS:
-        for cond, rate, bolus in CONDITIONS:
-            row = Row(name, cond, runs, 0, [], [])
-            for _ in range(runs):
-                got = firmware_run(kind, kw, alarm, rate, bolus, rng.next())
-                if got is not None:
-                    row.detected += 1
-                    row.pulses.append(got[0])
-                    row.minutes.append(got[1])
-            rows.append(row)
-    return rows
+    """The same table through the whole firmware on the emulated board."""
+    return _table(firmware_run, runs, seed)

@@ -18,6 +18,7 @@ from pumpctl.errors import UsageError
 from pumpctl.firmware import import_firmware, run_firmware
 
 import_firmware()
+from boards.emu.tracefile import GRID_MS, OPEN_BIT  # noqa: E402  (the grid the board reads)
 from pump.pressure import pa_to_counts  # noqa: E402  (the board's ADC conversion)
 
 SCENARIO_FORMAT = "pumpscenario/1"
@@ -50,10 +51,6 @@ def scenario_for(tr: trace.Trace) -> dict:
         "basal_u_per_h": meta["basal_u_per_h"],
         "actions": meta.get("actions", []),
     }
-
-
-GRID_MS = 100
-OPEN_BIT = 0x8000
 
 
 def grid(tr: trace.Trace) -> array:

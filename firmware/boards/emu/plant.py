@@ -43,12 +43,9 @@ FAULT_ARGS = {
 def check_fault_args(kind, args):
     """None if ``args`` suit fault ``kind``, else (argument, what is wrong)."""
     spec = FAULT_ARGS.get(kind, ())
-    for key in args:
-        known = False
-        for item in spec:
-            if item[0] == key:
-                known = True
-        if not known:
+    names = [item[0] for item in spec]
+    for key in sorted(args):  # sorted: the same error on every interpreter
+        if key not in names:
             return (str(key), "unknown argument for a %s fault" % kind)
     for item in spec:
         if item[0] not in args:
