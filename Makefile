@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 BOARD ?= emu
 
-.PHONY: run test lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory
+.PHONY: run test golden lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# Rewrite the golden event logs (tests/golden/*.events) after a change MEANT to alter them;
+# refuses when CPython and the Unix port disagree. Review `git diff tests/golden` and say why.
+golden: $(STAMP)
+	$(BIN)/python tools/golden.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check firmware host tests tools
