@@ -1,4 +1,5 @@
-"""Memory budget on the MicroPython Unix port, with the emu .mpy bundle (DESIGN section 6).
+"""Memory budget on the MicroPython Unix port, with the emu .mpy bundle (see the Targets in
+docs/requirements.md).
 
 - The full firmware runs the 72 h scenario with `-X heapsize=64K` and writes the same event
   log as with the default heap.

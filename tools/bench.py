@@ -1,6 +1,6 @@
 """`make bench`: emulation speed and memory of the full firmware, printed as ratios.
 
-DESIGN.md section 6: "72 h of 10 Hz trace replayed by the full firmware on the
+docs/requirements.md, Targets: "72 h of 10 Hz trace replayed by the full firmware on the
 Unix port in <= 3x the time of a bare scheduler loop over the same ticks,
 measured in the same run". This records a 72 h nominal trace once (closed loop
 on the plant model, cached in build/bench/), then runs tools/emu_bench.py inside

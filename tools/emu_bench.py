@@ -2,7 +2,7 @@
 
 Usage: micropython tools/emu_bench.py FIRMWARE_DIR SCENARIO [GRID]
 With GRID (a trace prepared for replay by pumpctl.traceplay) the firmware is
-fed the recorded sensor readings, as `pumpctl replay` does (DESIGN.md section 6:
+fed the recorded sensor readings, as `pumpctl replay` does (docs/requirements.md, Targets:
 "72 h of 10 Hz trace replayed"); without it, the closed-loop plant model.
 Prints one line of key=value results for tools/bench.py:
 - bare_s: the bare scheduler loop over the same ticks: the firmware's task table

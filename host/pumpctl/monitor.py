@@ -3,7 +3,7 @@
 ``Session`` owns the link and survives it: when the board resets or the
 cable is pulled it says so and reconnects. ``PumpView`` is what the screen
 shows, built from status frames. ``TraceRecorder`` writes the pressure
-samples of every status frame as a pumptrace/1 file (DESIGN section 4).
+samples of every status frame as a pumptrace/1 file (docs/trace-format.md).
 """
 
 from __future__ import annotations
