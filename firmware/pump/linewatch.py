@@ -23,12 +23,6 @@ class LineWatch:
         self.dis = DisconnectDetector(pulse_nl * 1000 // NOMINAL_COMPLIANCE_NL_PER_KPA)
         self.sensor = SensorCheck()
 
-    def reset(self):
-        """Forget the line (after a set change or an acknowledged line alarm)."""
-        self.feat.reset()
-        self.occ.reset()
-        self.dis.reset()
-
     def rearm(self):
         """Re-arm the line detectors but keep what was learned about this site."""
         self.occ.reset()
