@@ -48,8 +48,6 @@ def run_signal(
         tau = tau_before if t < onset_ms else tau_after
         if tau:
             excess *= math.exp(-100 / tau)
-        if pulses and pulses[-1] == t - 100:
-            pass
         pa = BASE_PA + excess + rnd.gauss(0, noise)
         watch.sample(t, counts(pa))
         for kind, flag in (

@@ -76,7 +76,7 @@ BOARDS = {
 }
 # Emulator plumbing that runs before the flash is mounted: never shipped.
 MAX_INFLATE = 48 * 1024  # larger files go uncompressed: the board inflates in RAM
-HOST_ONLY = {"boards/emu/vboot.py", "boards/emu/blockdev.py"}
+HOST_ONLY = {"boards/emu/vboot.py", "boards/emu/blockdev.py", "boards/emu/replmark.py"}
 
 
 @dataclass

@@ -31,11 +31,13 @@ import termios
 from pathlib import Path
 
 from .errors import PumpctlError
-from .firmware import FIRMWARE, micropython_binary
+from .firmware import FIRMWARE, import_firmware, micropython_binary
+
+import_firmware()
+from boards.emu.replmark import READY_MARK  # noqa: E402  (the one definition, shared with vboot)
 
 FIRMWARE_EMU = FIRMWARE / "boards" / "emu"
 VBOOT = FIRMWARE_EMU / "vboot.py"
-READY_MARK = b"\x00vboard:repl\x00"  # keep in sync with vboot.READY_MARK
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 FRIENDLY_BANNER = b'Type "help()" for more information.'
 SOFT_REBOOT = b"MPY: soft reboot\r\n"

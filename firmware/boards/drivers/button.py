@@ -2,7 +2,7 @@
 
 The IRQ handler does no work and allocates nothing (it may run as a hard
 IRQ): it stores the edge time and sets a flag. ``pressed()`` runs in the
-ui task; it takes the pin level as the new state once no edge has been
+control task; it takes the pin level as the new state once no edge has been
 seen for ``debounce_ms``, and it reports a press that began and ended
 between two polls once, so a quick tap is never lost.
 """

@@ -162,7 +162,7 @@ class NullLink(hal.Link):
 class FlashStore:
     """The emulated board's flash for scenario runs: files kept in memory across reboots.
 
-    Same interface as pump.journal.FileStore; a rename is atomic by construction,
+    Same interface as pump.filestore.FileStore; a rename is atomic by construction,
     as it is on littlefs. (The vboard uses a real littlefs2 image instead.)"""
 
     def __init__(self):

@@ -16,10 +16,8 @@ import sys
 
 import vfs
 from blockdev import FileBlockDevice
+from replmark import READY_MARK  # written once the REPL is next (the relay swallows it)
 
-# Written once the REPL is next; the relay swallows it (and, after a raw soft
-# reset, the friendly banner that follows) so the wire looks like a board's.
-READY_MARK = b"\x00vboard:repl\x00"
 _FILE_KEYS = ("scenario", "trace")
 
 
@@ -98,7 +96,7 @@ def boot(argv):
     os.chdir("/")
     sys.path[:] = ["", "/lib"]
     sys.modules["vboard"] = cfg
-    for name in ("blockdev", "vboot"):
+    for name in ("blockdev", "replmark", "vboot"):
         sys.modules.pop(name, None)  # the board's own flash may ship modules of that name
     _run("boot.py")
     if cfg.mode == "friendly":
