@@ -30,6 +30,11 @@ def main():
 
         run_trace(sys.argv[1:])
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--cosim":  # a host steps it (boards/emu/cosim.py)
+        from boards.emu.cosim import main as serve_cosim
+
+        serve_cosim()
+        return
     from boards.emu.runner import main as run_emulated
 
     run_emulated(sys.argv[1:])

@@ -11,11 +11,14 @@ from pumpctl.commands import monitor as monitor_cmd
 from pumpctl.commands import record as record_cmd
 from pumpctl.commands import replay as replay_cmd
 from pumpctl.commands import run as run_cmd
+from pumpctl.commands import sim as sim_cmd
 from pumpctl.commands import trace as trace_cmd
 from pumpctl.commands import vboard as vboard_cmd
 from pumpctl.errors import PumpctlError
 
-COMMANDS = (run_cmd, vboard_cmd, flash_cmd, monitor_cmd, replay_cmd, record_cmd, trace_cmd)
+COMMANDS = (
+    run_cmd, sim_cmd, vboard_cmd, flash_cmd, monitor_cmd, replay_cmd, record_cmd, trace_cmd
+)
 
 
 class _Parser(argparse.ArgumentParser):
