@@ -17,6 +17,7 @@ from boards.emu import plantparams
 from boards.emu.intmath import XorShift32
 
 from pumpctl.linesim import BOLUS_PULSE_MS, simulate
+from pumpctl.timefmt import hms
 
 PULSE_U = 0.05
 FAULTS = (
@@ -166,11 +167,6 @@ FIRMWARE_ALARM = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": 
                   "sensor": "sensor"}
 
 
-def _hms(ms: int) -> str:
-    s = ms // 1000
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int):
     """Like one_run, but the whole firmware (App on the emulated board, CPython in-process)
     closes the loop with the plant: its own delivery schedule, its own line task."""
@@ -187,15 +183,15 @@ def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: 
     if bolus_pulses:
         start = (warm + rng.below(interval)) // 1000 * 1000
         onset = start + 1000 * rng.between(1, 20)
-        actions.append({"at": _hms(start), "command": "bolus",
+        actions.append({"at": hms(start), "command": "bolus",
                         "args": {"amount_u": bolus_pulses * PULSE_U}})
     else:
         onset = (warm + rng.below(interval)) // 1000 * 1000
-    fault = {"at": _hms(onset), "fault": kind}
+    fault = {"at": hms(onset), "fault": kind}
     fault.update(kw)
     actions.append(fault)
     raw = {"format": "pumpscenario/1", "name": "bench", "seed": seed % 2**32,
-           "duration": _hms(onset + 12 * interval + 600000),
+           "duration": hms(onset + 12 * interval + 600000),
            "settings": {"pulse_u": PULSE_U, "max_bolus_u": 10},
            "basal_u_per_h": [[0, rate / 1000]], "plant": {"sample": seed}, "actions": actions}
     out = io.StringIO()

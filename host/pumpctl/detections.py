@@ -9,6 +9,7 @@ every other raise of a line or sensor alarm is a false alarm.
 from __future__ import annotations
 
 from pumpctl.eventlog import Event
+from pumpctl.timefmt import hms
 from pumpctl.trace import Trace
 
 # label -> alarm kinds that detect it
@@ -78,11 +79,6 @@ def summarize(trace: Trace, events: list[Event], name: str) -> dict:
     }
 
 
-def _clock(t_ms: int) -> str:
-    s = t_ms // 1000
-    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}.{t_ms % 1000 // 100}"
-
-
 def render(summary: dict) -> str:
     lines = [
         f"Trace: {summary['trace']}  ({summary['duration_ms'] / 3600000:.2f} h)",
@@ -94,18 +90,20 @@ def render(summary: dict) -> str:
         lines.append("  (no labelled faults in this trace)")
     for d in summary["detections"]:
         if d["alarm_ms"] is None:
-            lines.append(f"  {d['label']:<11} onset {_clock(d['onset_ms'])}  NOT DETECTED "
+            onset = hms(d["onset_ms"], tenths=True)
+            lines.append(f"  {d['label']:<11} onset {onset}  NOT DETECTED "
                          f"({d['pulses']} pulses pushed while it lasted)")
         else:
+            onset, alarm = hms(d["onset_ms"], tenths=True), hms(d["alarm_ms"], tenths=True)
             lines.append(
-                f"  {d['label']:<11} onset {_clock(d['onset_ms'])}  alarm {_clock(d['alarm_ms'])}"
+                f"  {d['label']:<11} onset {onset}  alarm {alarm}"
                 f"  latency {d['latency_ms'] / 60000:.1f} min, {d['pulses']} pulses, "
                 f"missed {d['missed_u']:.3f} U"
             )
     lines.append("")
     lines.append(f"False alarms: {summary['false_alarms']}")
     for fa in summary["false_alarm_list"]:
-        lines.append(f"  {fa['kind']} at {_clock(fa['t_ms'])}")
+        lines.append(f"  {fa['kind']} at {hms(fa['t_ms'], tenths=True)}")
     lines.append("Alarms raised: " + (", ".join(
-        f"{a['kind']}@{_clock(a['t_ms'])}" for a in summary["alarms"]) or "none"))
+        f"{a['kind']}@{hms(a['t_ms'], tenths=True)}" for a in summary["alarms"]) or "none"))
     return "\n".join(lines)

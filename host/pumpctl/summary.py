@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 from pumpctl.eventlog import Event
+from pumpctl.timefmt import time_of_day
 
 MS_PER_H = 3_600_000
-DAY_MS = 86_400_000
 TIMELINE_KINDS = (
     "bolus",
     "temp",
@@ -59,14 +59,6 @@ class Summary:
 
 def u(mu: float) -> str:
     return f"{mu / 1000:.3f} U"
-
-
-def clock(t_ms: int, tod_offset: int) -> str:
-    tod = (t_ms + tod_offset) % DAY_MS
-    day = (t_ms + tod_offset) // DAY_MS
-    h, rem = divmod(tod // 1000, 3600)
-    text = f"{h:02d}:{rem // 60:02d}:{rem % 60:02d}"
-    return f"day {day + 1} {text}" if day else f"      {text}"
 
 
 def describe(ev: Event) -> str | None:
@@ -160,7 +152,8 @@ def summarize(events: list[Event], name: str, interpreter: str, wall_s: float) -
 def render(s: Summary) -> str:
     hours = s.duration_ms / MS_PER_H
     lines = [f"Scenario: {s.name}  ({hours:g} h virtual, on {s.interpreter})", "", "Timeline:"]
-    lines += [f"  {clock(t, s.tod_offset_ms)}  {text}" for t, text in s.timeline] or ["  (nothing)"]
+    timeline = [f"  {time_of_day(t, s.tod_offset_ms)}  {text}" for t, text in s.timeline]
+    lines += timeline or ["  (nothing)"]
     bolus_prog = sum(b["amount_mu"] for b in s.boluses)
     within = s.max_basal_error_mu < s.pulse_mu
     lines += [

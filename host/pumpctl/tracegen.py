@@ -12,15 +12,11 @@ import tempfile
 from pathlib import Path
 
 from pumpctl import traceplay
+from pumpctl.timefmt import hms
 
 LINE_FAULTS = ("occlusion", "kink", "disconnect", "leak")
 SENSOR_FAULTS = ("stuck", "out_of_range", "noisy")
 KINDS = ("nominal",) + LINE_FAULTS + SENSOR_FAULTS
-
-
-def _hms(ms: int) -> str:
-    s = ms // 1000
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def scenario(kind: str, rate_u_h: float, hours: float, onset_ms: int, seed: int,
@@ -31,23 +27,23 @@ def scenario(kind: str, rate_u_h: float, hours: float, onset_ms: int, seed: int,
     actions: list[dict] = []
     if bolus_u:
         # the fault comes a little after the bolus starts: "during a bolus"
-        actions.append({"at": _hms(max(0, onset_ms - 10000)), "command": "bolus",
+        actions.append({"at": hms(max(0, onset_ms - 10000)), "command": "bolus",
                         "args": {"amount_u": bolus_u}})
     if kind != "nominal":
-        fault = {"at": _hms(onset_ms), "fault": kind}
+        fault = {"at": hms(onset_ms), "fault": kind}
         fault.update(fault_args or {})
         actions.append(fault)
         end = onset_ms + clear_after_ms
         if end < duration:
-            actions.append({"at": _hms(end), "fault": "sensor_ok" if kind in SENSOR_FAULTS
+            actions.append({"at": hms(end), "fault": "sensor_ok" if kind in SENSOR_FAULTS
                             else "clear"})
             if end + 60000 < duration:
-                actions.append({"at": _hms(end + 60000), "command": "ack"})
+                actions.append({"at": hms(end + 60000), "command": "ack"})
     top = max(3, math.ceil(rate_u_h))
     return {
         "format": "pumpscenario/1",
         "name": f"gen {kind} {rate_u_h} U/h seed {seed}",
-        "duration": _hms(duration),
+        "duration": hms(duration),
         "seed": seed,
         "settings": {"pulse_u": 0.05, "reservoir_u": 300, "max_basal_u_per_h": top,
                      "max_u_per_h": top + 15, "max_u_per_day": max(80, top * 24 + 30),

@@ -16,17 +16,13 @@ from pathlib import Path
 from pumpctl import eventlog, trace
 from pumpctl.errors import UsageError
 from pumpctl.firmware import import_firmware, run_firmware
+from pumpctl.timefmt import hms
 
 import_firmware()
 from boards.emu.tracefile import GRID_MS, OPEN_BIT  # noqa: E402  (the grid the board reads)
 from pump.pressure import pa_to_counts  # noqa: E402  (the board's ADC conversion)
 
 SCENARIO_FORMAT = "pumpscenario/1"
-
-
-def _hms(ms: int) -> str:
-    s = math.ceil(ms / 1000)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def scenario_for(tr: trace.Trace) -> dict:
@@ -43,7 +39,7 @@ def scenario_for(tr: trace.Trace) -> dict:
     return {
         "format": SCENARIO_FORMAT,
         "name": "replay of " + Path(tr.path).name,
-        "duration": _hms(tr.t_ms[-1]),  # the last sample (a recording ends on one)
+        "duration": hms(tr.t_ms[-1], round_up=True),  # the last sample (a recording ends on one)
         "start_time": meta.get("start_time", "0:00"),
         "seed": meta.get("seed", 1),
         "connector_fitted": bool(meta.get("connector_fitted", "connector" in tr.columns)),
