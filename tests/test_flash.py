@@ -236,7 +236,7 @@ def test_device_key_is_provisioned_then_required(board, fw_old, tmp_path):
     """SEC-1: after `flash --key`, delivery commands and maintenance need signed frames,
     replays are refused, and a reboot (new session nonce) kills recorded frames."""
     from pumpctl.keys import Signer
-    from pumpctl.monitor import Session
+    from pumpctl.monitor.session import Session
 
     key = bytes(range(32))
     link = Link.open(board.url)

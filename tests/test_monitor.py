@@ -15,7 +15,9 @@ import pytest
 from pumpctl import proto
 from pumpctl.flash import BOARDS, Flasher, build
 from pumpctl.link import Link
-from pumpctl.monitor import PumpView, Session, TraceRecorder, counts_to_kpa, sparkline
+from pumpctl.monitor.recorder import TraceRecorder
+from pumpctl.monitor.session import Session
+from pumpctl.monitor.view import PumpView, counts_to_kpa, sparkline
 from vboard_helpers import REPO, VBoardProcess, pumpctl_argv
 
 
@@ -228,9 +230,9 @@ def test_trace_recorder_and_view_units(tmp_path):
         200.0,
     )
     assert rows == [
-        ["900", "99.976", "0", "", ""],
+        ["900", "99.976", "0", "", "0"],
         ["1000", "200.000", "0", "", "1"],
-        ["1100", "0.000", "", "", ""],
+        ["1100", "0.000", "", "", "0"],
     ]
     assert counts_to_kpa(4095) == 200.0
     assert sparkline([0, 1, 2, 3]) == "▁▃▆█" and sparkline([]) == ""  # min lowest, max top

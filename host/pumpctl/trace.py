@@ -1,4 +1,4 @@
-"""Trace files, format pumptrace/1 (docs/trace-format.md): reader and writer.
+"""Trace files, format pumptrace/1 (docs/trace-format.md): the reader.
 
 A trace is CSV with one metadata line::
 
@@ -9,7 +9,9 @@ A trace is CSV with one metadata line::
 
 The reader checks everything and raises TraceError naming the file and line
 (``trace.csv:12: t_ms 1100 is not after 1200 on line 11``), never a traceback.
-Pressures are kept as integer Pa, exactly as the firmware sees them.
+Pressures are kept as integer Pa, exactly as the firmware sees them. The one
+writer is the firmware's (``boards.emu.tracefile.TraceWriter``): the emulated
+board, ``pumpctl monitor --record`` and ``pumpctl record`` / ``trace gen`` use it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from pumpctl.errors import UsageError
+from pumpctl.firmware import import_firmware
 
-FORMAT = "pumptrace/1"
+import_firmware()
+from boards.emu.tracefile import FORMAT  # noqa: E402  (one name for the format, both ends)
+
 REQUIRED_META = ("sample_hz", "pulse_u", "basal_u_per_h", "reservoir_u")
 REQUIRED_COLUMNS = ("t_ms", "pressure_kpa")
 KNOWN_COLUMNS = ("t_ms", "pressure_kpa", "connector", "label", "pulses")
@@ -70,12 +74,6 @@ class Trace:
                 windows.append((label, t, None))
                 open_.append(len(windows) - 1)
         return windows
-
-
-def pa_to_kpa(pa: int) -> str:
-    sign = "-" if pa < 0 else ""
-    pa = abs(pa)
-    return f"{sign}{pa // 1000}.{pa % 1000:03d}"
 
 
 def kpa_to_pa(text: str) -> int:
@@ -200,20 +198,3 @@ def read(path: Path | str) -> Trace:
     except UnicodeDecodeError:
         raise TraceError(f"{path}: not a text file") from None
     return parse(text.splitlines(), str(path))
-
-
-def meta_line(meta: dict) -> str:
-    return f"# {FORMAT} {json.dumps(meta, sort_keys=True)}\n"
-
-
-def write(out: IO[str], meta: dict, rows, columns=("t_ms", "pressure_kpa", "connector",
-                                                     "label")) -> None:
-    """Write a trace. ``rows`` yields (t_ms, pressure_pa, connector, label, ...) per column."""
-    _check_meta(meta, "metadata")
-    out.write(meta_line(meta))
-    out.write(",".join(columns) + "\n")
-    for row in rows:
-        cells = [str(row[0]), pa_to_kpa(row[1])]
-        for value in row[2:]:
-            cells.append("" if value is None else str(value))
-        out.write(",".join(cells) + "\n")

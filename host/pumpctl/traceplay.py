@@ -19,7 +19,7 @@ from pumpctl.firmware import import_firmware, run_firmware
 from pumpctl.timefmt import hms
 
 import_firmware()
-from boards.emu.tracefile import GRID_MS, OPEN_BIT  # noqa: E402  (the grid the board reads)
+from boards.emu.tracefile import GRID_MS, OPEN_BIT, header_line  # noqa: E402  (the board's)
 from pump.pressure import pa_to_counts  # noqa: E402  (the board's ADC conversion)
 
 SCENARIO_FORMAT = "pumpscenario/1"
@@ -100,7 +100,7 @@ def record(scenario_path: Path, out: Path, cpython: bool = False) -> list[eventl
             meta["start_time"] = raw.get("start_time", "0:00")
             meta["actions"] = [a for a in raw.get("actions", []) if "fault" not in a]
             meta["faults"] = [a for a in raw.get("actions", []) if "fault" in a]
-            dst.write(trace.meta_line(meta))
+            dst.write(header_line(meta))
             for line in src:
                 dst.write(line)
     return eventlog.parse(proc.stdout)

@@ -1,7 +1,10 @@
-"""Trace files (pumptrace/1, docs/trace-format.md) on the emulated board.
+"""Trace files (pumptrace/1, docs/trace-format.md): the one writer, and the emulated board's
+recorder and player.
 
-``TraceRecorder`` writes what the emulated sensor read, tick by tick, while a
-scenario runs against the plant; ``TracePressure`` and ``TraceConnector`` play
+``TraceWriter`` is the only code that writes pumptrace/1: the emulated board's
+recorder, ``pumpctl monitor --record`` and ``pumpctl record`` / ``trace gen``
+all go through it. ``TraceRecorder`` writes what the emulated sensor read, tick
+by tick, while a scenario runs against the plant; ``TracePressure`` and ``TraceConnector`` play
 a trace back into the firmware instead of the plant (open loop: the firmware
 keeps its own delivery schedule). Portable: runs on the Unix port. The host
 validates the CSV (errors with line numbers) and converts it to a 100 ms grid
@@ -19,7 +22,9 @@ FORMAT = "pumptrace/1"
 
 
 def fmt_kpa(pa):
-    """Pa (int >= 0) as kPa with 3 decimals, e.g. 2100 -> '2.100' (no floats)."""
+    """Pa (int) as kPa with 3 decimals, e.g. 2100 -> '2.100', -50 -> '-0.050' (no floats)."""
+    if pa < 0:
+        return "-" + fmt_kpa(-pa)
     return "%d.%03d" % (pa // 1000, pa % 1000)
 
 
@@ -49,6 +54,25 @@ def header_line(meta):
 COLUMNS = "t_ms,pressure_kpa,connector,label,pulses\n"
 
 
+class TraceWriter:
+    """Writes a pumptrace/1 file to ``out`` (a text stream): the metadata line and the column
+    line now, then one ``row`` per sample."""
+
+    def __init__(self, out, meta):
+        self.out = out
+        self.rows = 0
+        out.write(header_line(meta))
+        out.write(COLUMNS)
+
+    def row(self, t_ms, pa, connector, label, pulses):
+        """One sample: ``pa`` the pressure in integer Pa, ``connector`` 1 closed, 0 open or None
+        (no switch, or not known), ``label`` ground truth or '', ``pulses`` motor pulses since
+        the previous row."""
+        conn = "" if connector is None else "%d" % connector
+        self.out.write("%d,%s,%s,%s,%d\n" % (t_ms, fmt_kpa(pa), conn, label, pulses))
+        self.rows += 1
+
+
 class TraceRecorder:
     """Wraps a board's pressure sensor: every reading also becomes a trace row."""
 
@@ -59,8 +83,7 @@ class TraceRecorder:
         self.plant = board.plant
         self._pulses = 0
         self._labels = []
-        out.write(header_line(meta))
-        out.write(COLUMNS)
+        self.writer = TraceWriter(out, meta)
 
     def read_raw(self):
         counts = self.inner.read_raw()
@@ -73,16 +96,8 @@ class TraceRecorder:
             label = self._labels.pop(0)
         pulses = board.motor.pulses - self._pulses
         self._pulses = board.motor.pulses
-        self.out.write(
-            "%d,%s,%d,%s,%d\n"
-            % (
-                now,
-                fmt_kpa(counts_to_pa(counts)),
-                1 if board.connector.closed() else 0,
-                label,
-                pulses,
-            )
-        )
+        closed = 1 if board.connector.closed() else 0
+        self.writer.row(now, counts_to_pa(counts), closed, label, pulses)
         return counts
 
 

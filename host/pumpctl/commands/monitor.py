@@ -13,12 +13,9 @@ from pathlib import Path
 from pumpctl import proto
 from pumpctl.errors import UsageError
 from pumpctl.keys import load_key
-from pumpctl.monitor import PRIORITY_NAMES, PumpView, Session, TraceRecorder, frame_json, sparkline
-
-KEYS_HELP = (
-    "keys: a = acknowledge alarm, b = request bolus (confirm on the pump: long press), "
-    "s = status now, q = quit"
-)
+from pumpctl.monitor.recorder import TraceRecorder
+from pumpctl.monitor.session import Session
+from pumpctl.monitor.view import KEYS_HELP, PumpView, frame_json, render
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -66,55 +63,6 @@ def _key(fd: int | None) -> str:
     if fd is None or not select.select([fd], [], [], 0)[0]:
         return ""
     return os.read(fd, 1).decode(errors="replace")
-
-
-def render(view: PumpView, port: str):
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    st = view.status
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
-
-    def units(key: str) -> str:
-        v = st.get(key)
-        return f"{v / 1000:.2f} U" if isinstance(v, int) else "-"
-
-    mode = str(st.get("mode", "-"))
-    grid.add_row("mode", Text(mode, style="green" if mode == "run" else "yellow"))
-    rate = st.get("rate_mu_h")
-    grid.add_row("basal", f"{rate / 1000:.2f} U/h ({st.get('rate_src', '-')})"
-                 if isinstance(rate, int) else "-")
-    if st.get("bolus_mu"):
-        grid.add_row("bolus", f"{units('bolus_given_mu')} of {units('bolus_mu')}")
-    else:
-        grid.add_row("bolus", "none")
-    grid.add_row("delivered 24 h", units("day_mu"))
-    left = st.get("minutes_left")
-    time_left = f"{left // 60} h {left % 60:02d} min" if isinstance(left, int) and left >= 0 \
-        else "-"
-    grid.add_row("reservoir", f"{units('reservoir_mu')}, {time_left} left")
-    grid.add_row("battery", f"{st.get('battery_mv', '-')} mV")
-    kpa = list(view.pressure_kpa)
-    grid.add_row("pressure", Text(f"{kpa[-1]:6.1f} kPa  " if kpa else "-", style="cyan")
-                 + Text(sparkline(kpa)))
-    alarms = view.standing_alarms()
-    if alarms:
-        for kind, prio, active in alarms:
-            style = {3: "bold white on red", 2: "bold black on yellow"}.get(prio, "yellow")
-            label = f"{kind} ({PRIORITY_NAMES.get(prio, prio)}" + \
-                (")" if active else ", silenced)")
-            grid.add_row("ALARM", Text(label, style=style))
-    else:
-        grid.add_row("alarms", Text("none", style="green"))
-    for line in view.events:
-        grid.add_row("event", Text(line, style="dim"))
-    for note in view.notes:
-        grid.add_row("", Text(note, style="magenta"))
-    title = f"pump {st.get('board', '?')} fw {st.get('fw', '?')} build {st.get('build', '?')}"
-    return Panel(grid, title=title, subtitle=f"{port}  {KEYS_HELP}")
 
 
 def run(args: argparse.Namespace) -> int:
