@@ -50,6 +50,11 @@ fuzz: $(STAMP)
 detect-bench: $(STAMP)
 	$(BIN)/python tools/detect_bench.py $(DETECT_BENCH_ARGS)
 
+# glucose cost of line faults on the 30 virtual patients, clinical validation (docs/patients.md);
+# PATIENT_BENCH_ARGS="--seeds 1 --patients adult#001,child#001" for a small run
+patient-bench: $(STAMP)
+	$(BIN)/python tools/patient_bench.py $(PATIENT_BENCH_ARGS)
+
 # Smallest heap for the 72 h scenario and bytes allocated per scheduler step (Unix port).
 bench-memory: $(STAMP)
 	$(BIN)/python tools/bench_memory.py

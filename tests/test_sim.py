@@ -85,3 +85,13 @@ def test_sim_prints_the_metrics(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["patient"] == "child#001"
     assert 0 <= out["metrics"]["tir"] <= 100 and out["metrics"]["mean"] > 40
+
+
+def test_a_fork_at_the_onset_runs_as_a_run_from_the_start():
+    """The bench forks the detection arms at a fault's onset: the fork must be exact."""
+    straight = Simulation(short_config(detection="firmware")).run().to_bytes()
+    sim = Simulation(short_config(detection="firmware"))
+    sim.advance(60)
+    forked = sim.fork("firmware")
+    assert forked.run().to_bytes() == straight
+    assert sim.fork("none").run().to_bytes() != straight

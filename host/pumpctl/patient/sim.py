@@ -15,14 +15,16 @@ Detection arms (``detection``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import copy
+import json
+from dataclasses import dataclass, field, replace
 
 from pumpctl.patient import therapy
 from pumpctl.patient.cgm import CGM
 from pumpctl.patient.link import connect
 from pumpctl.patient.model import PatientModel
 from pumpctl.patient.params import Patient, sensors
-from pumpctl.patient.spec import LEAK_PCT, Fault, Meal, format_time
+from pumpctl.patient.spec import LEAK_PCT, Fault, Meal
 
 DETECTIONS = ("firmware", "commercial", "none")
 CGM_EVERY_MIN = 5
@@ -44,6 +46,7 @@ class Config:
     detection: str = "firmware"
     set_change_min: int | None = None  # when the set is changed anyway (arms without alarms)
     interpreter: str = "inprocess"
+    commands: list[tuple[int, dict]] = field(default_factory=list)  # (minute, pump command)
 
 
 @dataclass
@@ -88,12 +91,19 @@ class Simulation:
         self.spilled = 0
         self.pushed = 0
         self.pushed_at_onset = 0
+        self.commercial_armed = False
+        self.minute = 0
+        self.glucose = [self.patient.glucose]
+        self.cgm: list[tuple[int, float]] = []
+        self.insulin: list[float] = []
         for meal in config.meals:
             self._at(meal.at_min, "meal", meal.carbs_g)
         for fault in config.faults:
             self._at(fault.at_min, "fault", fault.kind)
         if config.set_change_min is not None:
             self._at(config.set_change_min, "set_change", None)
+        for minute, command in config.commands:
+            self._at(minute, "command", command)
         if config.detection != "firmware":
             self._send("nodetect")
 
@@ -110,8 +120,6 @@ class Simulation:
         return reply
 
     def do(self, minute: int, action: dict, note: str) -> None:
-        import json
-
         self.actions.append((minute, note))
         self._send("do " + json.dumps(action, sort_keys=True))
 
@@ -160,6 +168,8 @@ class Simulation:
         elif what == "commercial_alarm":
             if self.active:
                 self._fix_line(minute, "commercial occlusion alarm")
+        elif what == "command":
+            self.do(minute, arg, f"pump command {arg['command']}")
         elif what == "set_change":
             if self.active:
                 self._fix_line(minute, "planned set change")
@@ -167,17 +177,30 @@ class Simulation:
 
     def run(self, progress=None) -> Result:
         """Run to the end; ``progress(minute)`` is called every simulated hour."""
+        self.advance(self.c.minutes, progress)
+        return self.finish()
+
+    def fork(self, detection: str, set_change_min: int | None = None) -> Simulation:
+        """A copy from here on with another detection arm (in-process link only): the arms of
+        one fault share everything before its onset."""
+        twin = copy.deepcopy(self)
+        twin.c = replace(self.c, detection=detection, set_change_min=set_change_min)
+        if detection != "firmware" and self.c.detection == "firmware":
+            twin._send("nodetect")
+        if set_change_min is not None:
+            twin._at(max(set_change_min, twin.minute), "set_change", None)
+        return twin
+
+    def advance(self, until: int, progress=None) -> None:
+        """Run minute by minute up to minute ``until``."""
         c = self.c
-        glucose = [self.patient.glucose]
-        cgm: list[tuple[int, float]] = []
-        insulin: list[float] = []
-        commercial_armed = False
-        for minute in range(c.minutes):
+        while self.minute < until:
+            minute = self.minute
             if progress is not None and minute % 60 == 0:
                 progress(minute)
             if minute % CGM_EVERY_MIN == 0:
                 reading = self.sensor.measure(minute, self.patient.glucose)
-                cgm.append((minute, reading))
+                self.cgm.append((minute, reading))
                 therapy.send_cgm(self, minute, reading)
             carbs = 0.0
             for what, arg in self.due.pop(minute, []):
@@ -185,24 +208,23 @@ class Simulation:
             before = self.delivered
             self._send(f"run {(minute + 1) * 60000}")
             if (c.detection == "commercial" and "occlusion" in self.active
-                    and not commercial_armed
+                    and not self.commercial_armed
                     and self.pushed - self.pushed_at_onset >= COMMERCIAL_OCCLUSION_NL):
-                commercial_armed = True
+                self.commercial_armed = True
                 self._at(minute + 1 + c.response_min, "commercial_alarm", None)
             if not self.active:
-                commercial_armed = False
+                self.commercial_armed = False
             units = (self.delivered - before) / NL_PER_U
-            insulin.append(units)
+            self.insulin.append(units)
             self.patient.step(carbs, units)
-            glucose.append(self.patient.glucose)
+            self.glucose.append(self.patient.glucose)
+            self.minute += 1
+
+    def finish(self) -> Result:
         self._send("end")
         self.link.close()
-        return Result(c, glucose, cgm, insulin, self.delivered / NL_PER_U,
+        return Result(self.c, self.glucose, self.cgm, self.insulin, self.delivered / NL_PER_U,
                       self.spilled / NL_PER_U, self.events, self.actions, self.fixed)
-
-
-def describe_actions(result: Result) -> list[str]:
-    return [f"{format_time(m)}  {note}" for m, note in result.actions]
 
 
 @dataclass
