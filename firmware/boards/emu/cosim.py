@@ -6,8 +6,8 @@ stdout (the same ``handle`` serves an in-process host under CPython):
 
     <scenario JSON>        first line: a pumpscenario/1 object (settings, basal, seed, plant)
     run <ms>               run the firmware until <ms> of virtual time since boot
-    do <action JSON>       apply a scenario action now: {"command": ..., "args": ...} or
-                           {"fault": ...} (docs/scenarios.md)
+    do <action JSON>       apply a scenario action now: {"command": ..., "args": ...},
+                           {"fault": ...} or {"press": ms} (docs/scenarios.md)
     nodetect               line supervision off (a pump without occlusion/disconnect detection)
     end                    settle and log the totals
 
@@ -104,7 +104,11 @@ class CoSim:
         now = self.board.clock.ticks_ms()
         self.app.sched.sync(now)
         for action in actions:
-            self.driver.apply(now, action)
+            if action.kind == "press":  # the user's hand on the pump's button, from now
+                start = self.board.clock.now + action.at
+                self.board.button.intervals.append((start, start + action.data))
+            else:
+                self.driver.apply(now, action)
 
     def _reply(self, last):
         lines = self.out.lines
