@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 BOARD ?= emu
 
-.PHONY: run test golden lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory
+.PHONY: run test golden lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory \
+	mcu
 
 venv: $(STAMP)
 
@@ -66,6 +67,11 @@ typecheck: $(STAMP)
 # .mpy bundle for BOARD=rp2|esp32|stm32|emu in build/$(BOARD)/ with manifest.json.
 build: $(STAMP)
 	$(BIN)/python tools/build.py $(BOARD)
+
+# The firmware on an emulated Cortex-M3 (MicroPython qemu port, MPS2_AN385), cached in build/mcu/;
+# MCU_HEAP=64K for another heap. Needs gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm.
+mcu: $(STAMP)
+	$(BIN)/python tools/mcu.py $(if $(MCU_HEAP),--heap $(MCU_HEAP))
 
 clean:
 	rm -rf $(VENV) build .hypothesis

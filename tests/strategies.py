@@ -10,18 +10,21 @@ def hms(ms: int) -> str:
 
 
 @st.composite
-def programs(draw):
-    """A random basal profile plus random valid temp basals, suspends, resumes and boluses."""
+def programs(draw, short=False):
+    """A random basal profile plus random valid temp basals, suspends, resumes and boluses.
+
+    ``short``: 10 to 30 minutes with actions a few minutes apart (for the slow MCU target)."""
     n = draw(st.integers(1, 48))
     starts = sorted(draw(st.sets(st.integers(1, 1439), min_size=n - 1, max_size=n - 1)))
     rates = draw(st.lists(st.integers(0, 100).map(lambda r: r / 20), min_size=n, max_size=n))
     profile = [[s, r] for s, r in zip([0] + starts, rates, strict=False)]
-    hours = draw(st.integers(1, 4))
+    minutes = draw(st.integers(10, 30)) if short else draw(st.integers(1, 4)) * 60
     tod0 = draw(st.integers(0, 1439)) * 60_000
+    gap_s = 300 if short else 3600
     actions, t, suspended = [], 0, False
     for _ in range(draw(st.integers(0, 8))):
-        t += draw(st.integers(1, 3600)) * 1000
-        if t >= hours * 3_600_000:
+        t += draw(st.integers(1, gap_s)) * 1000
+        if t >= minutes * 60_000:
             break
         kind = draw(st.sampled_from(["temp", "temp_pct", "suspend", "bolus", "cancel_temp"]))
         if kind == "suspend":
@@ -42,7 +45,7 @@ def programs(draw):
         elif kind == "cancel_temp":
             actions.append({"at": hms(t), "command": "cancel_temp"})
     return scenario(
-        duration=f"{hours}:00",
+        duration=f"{minutes // 60}:{minutes % 60:02d}",
         start_time=hms(tod0)[:-3],
         settings={
             "max_basal_u_per_h": 30,

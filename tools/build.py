@@ -36,6 +36,7 @@ BOARDS = {
 ALL_BOARD_ENTRIES = tuple(entry for _, entry in BOARDS.values())
 SOURCE_ONLY = ("main.py", "boot.py")  # run by name at boot: must stay .py
 CPYTHON_ONLY = ("boards/drivers/_native.py",)  # MicroPython has the real module
+BUILD_ONLY = ("manifest.py",)  # the freeze manifest for a port's build (docs/boards.md)
 
 
 class BuildError(Exception):
@@ -48,7 +49,7 @@ def bundle_sources(board: str, firmware: Path = FIRMWARE) -> list[str]:
     chosen = []
     for path in sorted(firmware.rglob("*.py")):
         rel = path.relative_to(firmware).as_posix()
-        if "__pycache__" in rel or rel in CPYTHON_ONLY:
+        if "__pycache__" in rel or rel in CPYTHON_ONLY or rel in BUILD_ONLY:
             continue
         parts = rel.split("/")
         if parts[0] == "boards" and len(parts) > 1:

@@ -27,7 +27,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--cpython", action="store_true", help="run under CPython instead of the Unix port"
     )
     p.add_argument(
-        "--heap", metavar="SIZE", help="MicroPython heap size, e.g. 64K (Unix port only)"
+        "--mcu",
+        action="store_true",
+        help="run on an emulated Cortex-M3 (MicroPython's qemu port, board MPS2-AN385) with "
+        "the firmware in flash; builds it first (make mcu). Needs gcc-arm-none-eabi, "
+        "libnewlib-arm-none-eabi and qemu-system-arm",
+    )
+    p.add_argument(
+        "--romfs",
+        action="store_true",
+        help="with --mcu: import the firmware from the ROMFS image instead of the bytecode "
+        "frozen into the port (both are in flash; ROMFS holds more heap: docs/boards.md)",
+    )
+    p.add_argument(
+        "--heap",
+        metavar="SIZE",
+        help="MicroPython heap size, e.g. 64K: for the Unix port, or with --mcu the firmware "
+        "build with that heap (built once and cached)",
     )
     p.set_defaults(func=run)
 
@@ -47,14 +63,22 @@ def check_scenario(path: Path):
 def run(args: argparse.Namespace) -> int:
     scen = check_scenario(args.scenario)
     if args.heap and args.cpython:
-        raise UsageError("--heap applies to the MicroPython Unix port, not --cpython")
-    started = time.perf_counter()
-    proc = run_firmware([str(args.scenario.resolve())], cpython=args.cpython, heap=args.heap)
-    wall = time.perf_counter() - started
+        raise UsageError("--heap applies to MicroPython (Unix port or --mcu), not --cpython")
+    if args.mcu and args.cpython:
+        raise UsageError("--mcu and --cpython are two different targets: choose one")
+    if args.romfs and not args.mcu:
+        raise UsageError("--romfs applies to --mcu")
+    if args.mcu:
+        log, interpreter, wall = run_on_mcu(args, scen.duration)
+    else:
+        started = time.perf_counter()
+        proc = run_firmware([str(args.scenario.resolve())], cpython=args.cpython, heap=args.heap)
+        wall = time.perf_counter() - started
+        log = proc.stdout
+        interpreter = "CPython" if args.cpython else "MicroPython Unix port"
     if args.events:
-        args.events.write_text(proc.stdout)
-    events = eventlog.parse(proc.stdout)
-    interpreter = "CPython" if args.cpython else "MicroPython Unix port"
+        args.events.write_bytes(log.encode())
+    events = eventlog.parse(log)
     result = summary.summarize(events, scen.name, interpreter, wall)
     if args.json:
         json.dump(result.to_json(), sys.stdout)
@@ -62,3 +86,39 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(summary.render(result))
     return 0
+
+
+def run_on_mcu(args: argparse.Namespace, duration_ms: int) -> tuple[str, str, float]:
+    """(event log, target description, wall seconds) of the run on the emulated Cortex-M3."""
+    from pumpctl.mcu.build import Builder, parse_heap
+    from pumpctl.mcu.run import run_scenario
+
+    heap = parse_heap(args.heap)
+    builder = Builder(log=lambda message: sys.stderr.write(f"mcu: {message}\n"))
+    builder.image(heap)  # build before the clock starts
+    progress = _progress(duration_ms) if sys.stderr.isatty() else None
+    started = time.perf_counter()
+    raw = json.loads(args.scenario.read_text())
+    result = run_scenario(raw, heap, builder, progress, romfs=args.romfs)
+    wall = time.perf_counter() - started
+    if progress is not None:
+        sys.stderr.write("\n")
+    return result.events.decode(), result.label, wall
+
+
+def _progress(duration_ms: int):
+    """A one-line progress report on stderr: virtual time reached of the scenario's."""
+
+    def show(virtual_ms: int) -> None:
+        done = min(virtual_ms, duration_ms)
+        sys.stderr.write(
+            f"\rmcu: {_hm(done)} of {_hm(duration_ms)} virtual ({100 * done // duration_ms}%)"
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def _hm(ms: int) -> str:
+    minutes = ms // 60000
+    return f"{minutes // 60}:{minutes % 60:02d}"

@@ -1,0 +1,77 @@
+"""The emulated runner on a microcontroller: a scenario in over the UART, the event log out.
+
+Runs on MicroPython's qemu port (Cortex-M3), where the firmware is in flash (ROMFS) and
+there is no file system for a scenario file. The host (pumpctl/mcu) starts this in the raw
+REPL with ``main(SIZE)`` and then sends SIZE bytes of scenario JSON on the UART. Events go
+out as the Unix port writes them (raw bytes: the UART adds no CR), followed by one line
+``mcu heap ...`` with the heap held after boot (bytes, after a collection):
+- app: the application's modules and objects (what a real board would hold too);
+- hw: the emulated hardware's (plant model, virtual clock: silicon on a real board);
+- scenario: the parsed scenario (the emulated world's script);
+- end: everything still held when the run ends.
+"""
+
+import gc
+import json
+import sys
+
+
+def _read_exactly(stream, size):
+    chunks = []
+    left = size
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            raise OSError("scenario cut short on the UART")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks) if isinstance(chunks[0], bytes) else "".join(chunks)
+
+
+def _held():
+    gc.collect()
+    return gc.mem_alloc()
+
+
+def main(size):
+    start = _held()
+    from pump import app as _app  # noqa: F401  (the application's modules first)
+    from pump import commands as _commands  # noqa: F401
+
+    app_modules = _held()
+    from boards.emu import plant as plant_model
+    from boards.emu import runner
+    from boards.emu.board import EmuBoard
+    from boards.emu.scenario import Scenario
+
+    hw_modules = _held()
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    raw = json.loads(_read_exactly(stdin, size))
+    scenario = Scenario(raw, plant_model.FAULTS)
+    raw = None
+    parsed = _held()
+    out = getattr(sys.stdout, "buffer", sys.stdout)  # raw: the log's bytes as on the Unix port
+    board = EmuBoard(scenario, out, 0)
+    hw_objects = _held()
+    first_boot = []
+    boot = runner.boot
+
+    def measured_boot(board, scenario, driver, reason):
+        app = boot(board, scenario, driver, reason)
+        if not first_boot:
+            first_boot.append(_held())
+        return app
+
+    runner.boot = measured_boot  # the run loop looks ``boot`` up in its module
+    try:
+        runner.run(scenario, out, board=board)
+    finally:
+        runner.boot = boot
+    booted = first_boot[0]
+    end = _held()
+    app_held = (app_modules - start) + (booted - hw_objects)
+    hw_held = (hw_modules - app_modules) + (hw_objects - parsed)
+    out.write(
+        "mcu heap app=%d hw=%d scenario=%d end=%d total=%d\n"
+        % (app_held, hw_held, parsed - hw_modules, end - start, gc.mem_alloc() + gc.mem_free())
+    )
