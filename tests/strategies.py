@@ -18,13 +18,13 @@ def programs(draw, short=False):
     starts = sorted(draw(st.sets(st.integers(1, 1439), min_size=n - 1, max_size=n - 1)))
     rates = draw(st.lists(st.integers(0, 100).map(lambda r: r / 20), min_size=n, max_size=n))
     profile = [[s, r] for s, r in zip([0] + starts, rates, strict=False)]
-    minutes = draw(st.integers(10, 30)) if short else draw(st.integers(1, 4)) * 60
+    run_min = draw(st.integers(10, 30)) if short else draw(st.integers(1, 4)) * 60
     tod0 = draw(st.integers(0, 1439)) * 60_000
     gap_s = 300 if short else 3600
     actions, t, suspended = [], 0, False
     for _ in range(draw(st.integers(0, 8))):
         t += draw(st.integers(1, gap_s)) * 1000
-        if t >= minutes * 60_000:
+        if t >= run_min * 60_000:
             break
         kind = draw(st.sampled_from(["temp", "temp_pct", "suspend", "bolus", "cancel_temp"]))
         if kind == "suspend":
@@ -45,7 +45,7 @@ def programs(draw, short=False):
         elif kind == "cancel_temp":
             actions.append({"at": hms(t), "command": "cancel_temp"})
     return scenario(
-        duration=f"{minutes // 60}:{minutes % 60:02d}",
+        duration=f"{run_min // 60}:{run_min % 60:02d}",
         start_time=hms(tod0)[:-3],
         settings={
             "max_basal_u_per_h": 30,
