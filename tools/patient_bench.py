@@ -30,7 +30,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json", type=Path, default=ROOT / "build" / "patient-bench.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "build" / "patient-bench.png")
+    ap.add_argument("--report", type=Path, metavar="JSON",
+                    help="print the report of an earlier run's results instead of running")
     args = ap.parse_args()
+    if args.report is not None:
+        report(json.loads(args.report.read_text()), args.plot)
+        return 0
     names = args.patients.split(",") if args.patients else None
     for name in names or []:
         if name not in patients():
@@ -53,6 +58,15 @@ def main() -> int:
             sys.stderr.flush()
     sys.stderr.write("\n")
     results.sort(key=lambda r: json.dumps(r, sort_keys=True))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
+    report(results, args.plot)
+    print(f"\nResults in {args.json}, plot in {args.plot}; wall time "
+          f"{time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def report(results: list[dict], plot: Path) -> None:
     rows = bench.fault_rows(results)
     print()
     print(bench.render_faults(rows))
@@ -62,13 +76,8 @@ def main() -> int:
     print(bench.render_baseline(results))
     print()
     print(bench.render_validation(results))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
-    args.plot.parent.mkdir(parents=True, exist_ok=True)
-    bench.plot(rows, args.plot)
-    print(f"\nResults in {args.json}, plot in {args.plot}; wall time "
-          f"{time.perf_counter() - started:.0f} s")
-    return 0
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    bench.plot(rows, plot)
 
 
 if __name__ == "__main__":

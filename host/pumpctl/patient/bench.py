@@ -182,21 +182,27 @@ def render_ratio(rows: list[ArmRow]) -> str:
 
 
 def render_baseline(results: list[dict]) -> str:
-    base = [r["metrics"] for r in results if r["task"] == "baseline"]
+    """The cohort's day without faults, per group: is the therapy clinically sensible?"""
+    base = [r for r in results if r["task"] == "baseline"]
     if not base:
         return ""
-    tir = [m["tir"] for m in base]
-    low = [m["below_70"] for m in base]
-    low54 = [m["below_54"] for m in base]
-    hypo_days = sum(1 for m in base if m["below_70"] > 0)
-    return (f"Baseline day, no fault ({len(base)} patient-days, 3 meals bolused with the "
-            f"patient's own ratio and correction factor):\n"
-            f"  time in range 70-180: median {statistics.median(tir):.1f} %, worst "
-            f"{min(tir):.1f} %; mean glucose median "
-            f"{statistics.median(m['mean'] for m in base):.0f} mg/dL\n"
-            f"  below 70: median {statistics.median(low):.1f} %, worst {max(low):.1f} %; "
-            f"below 54: worst {max(low54):.1f} %; days with any reading below 70: "
-            f"{hypo_days}/{len(base)}")
+    lines = [f"Baseline day, no fault ({len(base)} patient-days; 45/70/80 g meals bolused with "
+             "the patient's own carb ratio and correction factor):",
+             f"  {'group':<11} {'TIR median / worst':>19} {'<70 median / worst':>19} "
+             f"{'<54 worst':>10} {'days with <54':>14} {'mean glucose':>13}"]
+    for group in ("adult", "adolescent", "child"):
+        ms = [r["metrics"] for r in base if r["patient"].startswith(group + "#")]
+        if not ms:
+            continue
+        tir = [m["tir"] for m in ms]
+        low = [m["below_70"] for m in ms]
+        lines.append(
+            f"  {group:<11} {statistics.median(tir):>10.1f} / {min(tir):<6.1f} "
+            f"{statistics.median(low):>10.1f} / {max(low):<6.1f} "
+            f"{max(m['below_54'] for m in ms):>10.1f} "
+            f"{sum(1 for m in ms if m['below_54'] > 0):>8}/{len(ms):<5} "
+            f"{statistics.median(m['mean'] for m in ms):>10.0f}")
+    return "\n".join(lines)
 
 
 def render_validation(results: list[dict]) -> str:
@@ -212,11 +218,13 @@ def render_validation(results: list[dict]) -> str:
             f"suspension rise: {rise:.0f} mg/dL/h   (60 to 240 min after an undetected "
             f"occlusion, fasting cohort of {n}; clinical: 37 mg/dL/h, Klonoff et al. 2024, "
             "8 studies)",
-            f"  time to 300 mg/dL: mean {statistics.fmean(h300):.1f} h ({len(h300)}/{n} reached "
-            f"it in {FASTING_H} h; clinical 5.8 h)" if h300 else
+            f"  time to 300 mg/dL: mean {statistics.fmean(h300):.1f} h, over the "
+            f"{len(h300)}/{n} that reached it in {FASTING_H} h (clinical 5.8 h)"
+            if h300 else
             f"  time to 300 mg/dL: not reached in {FASTING_H} h (clinical 5.8 h)",
-            f"  time to 400 mg/dL: mean {statistics.fmean(h400):.1f} h ({len(h400)}/{n} reached "
-            f"it in {FASTING_H} h; clinical 8.5 h)" if h400 else
+            f"  time to 400 mg/dL: mean {statistics.fmean(h400):.1f} h, over the "
+            f"{len(h400)}/{n} that reached it in {FASTING_H} h (clinical 8.5 h)"
+            if h400 else
             f"  time to 400 mg/dL: not reached in {FASTING_H} h (clinical 8.5 h)",
             f"  starting glucose (the patients' fasting steady state): mean "
             f"{statistics.fmean(r['g0'] for r in fasting):.0f} mg/dL",
