@@ -57,10 +57,10 @@ def test_occlusion_stops_insulin_until_the_user_fixes_it():
     result = Simulation(short_config()).run()
     (out,) = fault_outcomes(result)
     assert out.alarm_min is not None and out.alarm_min - 60 <= 30
-    assert out.fixed_min == out.alarm_min + 1 + 10
+    assert out.fixed_min == out.alarm_min + 1 + 10  # alarm seen, the response time, set off
     # nothing reaches the tissue while the line is blocked, insulin flows again once fixed
     assert sum(result.insulin_u[62:out.fixed_min]) == 0
-    assert sum(result.insulin_u[out.fixed_min:]) > 0
+    assert sum(result.insulin_u[out.fixed_min + 1:]) > 0  # the new set is on a minute later
     assert sum(result.insulin_u[:60]) > 0
 
 

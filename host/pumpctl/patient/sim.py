@@ -31,7 +31,6 @@ CGM_EVERY_MIN = 5
 SENSOR = "GuardianRT"  # simglucose's 5-minute sensor: the pump's CGM stream period
 COMMERCIAL_OCCLUSION_NL = 30000  # 3 U at U-100 (10 nL per mU)
 NL_PER_U = 10000
-FIX = {"occlusion": "clear", "disconnect": "reconnect", "leak": "clear"}
 LINE_ALARMS = ("occlusion", "disconnect")
 
 
@@ -139,12 +138,14 @@ class Simulation:
         minute = int(fields[0]) // 60000 + 1 + self.c.response_min
         self._at(minute, "respond", kind)
 
-    def _fix_line(self, minute: int, why: str) -> None:
-        for kind, onset in sorted(self.active.items()):
-            self.do(minute, {"fault": FIX[kind]}, f"{why}: the user fixes the {kind} (set change)")
+    def _fix_line(self, minute: int, why: str, alarm: str | None = None) -> None:
+        """A set change: the old set comes off (what the line held spills, none of it reaches
+        the patient), a new one is on a minute later, then the ``alarm`` is acknowledged."""
+        for onset in self.active.values():
             self.fixed[onset] = minute
         self.active.clear()
-        therapy.set_changed(self, minute)
+        self.do(minute, {"fault": "disconnect"}, f"{why}: the user takes the set off")
+        self._at(minute + 1, "new_set", alarm)
 
     def _apply(self, minute: int, what: str, arg) -> float:
         """One due item; returns the carbohydrate announced (g)."""
@@ -163,11 +164,17 @@ class Simulation:
             kind = str(arg)
             self.alarms_pending.discard(kind)
             if kind in LINE_ALARMS and self.active:
-                self._fix_line(minute, f"{kind} alarm")
-            self.do(minute, {"command": "ack", "args": {"kind": kind}}, f"ack {kind}")
+                self._fix_line(minute, f"{kind} alarm", alarm=kind)
+            else:
+                self.do(minute, {"command": "ack", "args": {"kind": kind}}, f"ack {kind}")
         elif what == "commercial_alarm":
             if self.active:
                 self._fix_line(minute, "commercial occlusion alarm")
+        elif what == "new_set":
+            self.do(minute, {"fault": "reconnect"}, "a new set is on")
+            therapy.set_changed(self, minute)
+            if arg is not None:
+                self.do(minute, {"command": "ack", "args": {"kind": arg}}, f"ack {arg}")
         elif what == "command":
             self.do(minute, arg, f"pump command {arg['command']}")
         elif what == "set_change":
