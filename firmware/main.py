@@ -1,6 +1,7 @@
 """Firmware entry point: pick the board, build the app, run the scheduler.
 
-On rp2, esp32 and the pyboard this is the real board (boards/device.py).
+On rp2, esp32 and the pyboard this is the real board (boards/device.py); on
+MicroPython's qemu port the qemu board (boards/emu/qemu.py).
 On the MicroPython Unix port and under CPython this is the emulated board,
 driven by a scenario file given on the command line (see boards/emu/runner.py).
 """
@@ -11,6 +12,11 @@ import sys
 def main():
     from boards import board_name
 
+    if board_name() == "qemu":
+        from boards.emu.qemu import serve as run_qemu
+
+        run_qemu()
+        return
     if board_name() != "emu":  # rp2, esp32, pyboard: see boards/device.py
         from boards.device import run
 

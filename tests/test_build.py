@@ -30,7 +30,7 @@ def test_manifest_matches_the_files(bundles, board):
     out, manifests = bundles
     manifest = json.loads((out / board / "manifest.json").read_text())
     assert manifest == manifests[board]
-    assert manifest["format"] == "pump-bundle/1" and manifest["board"] == board
+    assert manifest["format"] == "pump-bundle/2" and manifest["board"] == board
     listed = {f["path"] for f in manifest["files"]}
     on_disk = {
         p.relative_to(out / board).as_posix()
@@ -105,3 +105,20 @@ def test_pumpctl_flash_ships_every_module_the_bundle_has(board):
     slot = {f.path for f in flash.build(board, compile_mpy=False).files}
     bundle = set(bundle_tool.bundle_sources(board))
     assert bundle - slot == set()
+
+
+@pytest.mark.parametrize("board", ["rp2", "esp32", "stm32", "emu"])
+def test_pumpctl_flash_and_the_bundle_share_one_manifest(bundles, board):
+    from pumpctl import flash
+
+    _, manifests = bundles
+    slot = flash.build(board).manifest
+    assert slot["format"] == manifests[board]["format"] and slot["build"]
+    # same files and bytes, except main.py, which the bundle keeps as source
+    def shas(m):
+        return {f["source"]: f["sha256"] for f in m["files"] if f["source"] != "main.py"}
+
+    assert shas(slot).keys() == shas(manifests[board]).keys()
+    assert {k: v for k, v in shas(slot).items() if k} == {
+        k: v for k, v in shas(manifests[board]).items() if k
+    }

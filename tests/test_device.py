@@ -6,11 +6,14 @@ host can put it in maintenance, the hardware watchdog starts on the first feed a
 fed while the critical tasks run, and stops being fed when one of them stops (SCH-1).
 """
 
-from boards import device, hal
+import types
+
+from boards import boot, device, hal
 from boards.drivers.board import HardwareBoard
 from boards.drivers.watchdog import GatedWatchdog
 from pump import protocol
 from pump.ticks import TICKS_MASK, ticks_diff
+from standin_hw import WorkingPort
 
 
 class Clock(hal.Clock):
@@ -171,7 +174,7 @@ def test_watchdog_stops_feeding_when_a_critical_task_stops_running(tmp_path):
     # The supervisor stops running (dropped from the table, as if starved); the control
     # task and the loop carry on, so only the gate can stop the feeding.
     app.sched.tasks.remove(app.supervisor_task)
-    limit = max(app.supervisor_task.period * device.SILENCE_PERIODS, device.MIN_SILENCE_MS)
+    limit = max(app.supervisor_task.period * boot.SILENCE_PERIODS, boot.MIN_SILENCE_MS)
     fed_at = []
     for _ in range(100):  # 10 s of control ticks
         before = wdt.feeds
@@ -193,8 +196,7 @@ def test_watchdog_reset_boot_raises_the_watchdog_alarm(tmp_path):
 def test_fat_storage_is_refused_with_the_journal_alarm(tmp_path):
     board, clock, _ = make(tmp_path, storage_safe=False)
     app = device.build(board)
-    app.boot(board.boot_reason)
-    app.raise_alarm("journal", clock.ticks_ms(), "storage=fat")  # what device.run does
+    boot.start(app)
     assert "kind=journal" in board.link.events()
     assert app.alarms.blocks_delivery()
 
@@ -213,3 +215,112 @@ def test_a_real_board_keeps_the_host_profile_across_a_reboot(tmp_path):
     again.boot("power_on")
     assert again.delivery.profile.to_list() == [[0, 800], [600, 1200]]
     assert again.delivery.rate in (800, 1200) and not again.alarms.records
+
+
+# -- the real builder (boards/device.make_board) on a working stand-in port ---------------
+
+KEY = bytes(range(32))
+PICO_FACTS = ("NAME", "PINS", "WDT_TIMEOUT_MS", "TIMER_ID", "BATTERY_DIVIDER")
+
+
+def pico(tmp_path, key=None):
+    """The Pico exactly as boards/device.py builds it from rp2_pico's pin map, on stand-in
+    pins at rest (connector closed, sensor quiet, 4.0 V battery); its storage in
+    ``tmp_path`` and its USB serial a byte pipe. (board, port, link)."""
+    from boards import rp2_pico
+
+    pins = rp2_pico.PINS
+    samples = iter(range(10**9))
+    port = WorkingPort(
+        str(tmp_path),
+        adc_u16={
+            pins["pressure_adc"]: lambda: (40 + next(samples) * 7 % 3) << 4,
+            pins["battery_adc"]: lambda: 4000 * 65535 // (3300 * 3),
+        },
+        levels={pins["connector"]: 0},
+    )
+    link = Link()
+    spec = types.SimpleNamespace(
+        STORAGE_ROOT=str(tmp_path), make_link=lambda: link,
+        **{name: getattr(rp2_pico, name) for name in PICO_FACTS},
+    )  # fmt: skip
+    if key is not None:
+        (tmp_path / "data").mkdir(exist_ok=True)
+        (tmp_path / "data" / "key").write_bytes(key)
+    with port.installed():
+        board = device.make_board(spec)
+    return board, port, link
+
+
+def host_command(app, link, seq, cmd, args, auth=None, counter=0):
+    """Send one command frame, run the board a little; its RESPONSE or ERROR frames."""
+    sent = len(link.frames())
+    link.inp += protocol.encode(protocol.COMMAND, seq, {"cmd": cmd, "args": args}, auth, counter)
+    for _ in range(3):  # the next control tick reads it (a supervisor run may come first)
+        app.sched.step()
+    return [f for f in link.frames()[sent:] if f.kind in (protocol.RESPONSE, protocol.ERROR)]
+
+
+def test_real_builder_board_boots_through_the_one_boot_path(tmp_path):
+    board, port, link = pico(tmp_path)
+    app = device.build(board)
+    boot.start(app)
+    for _ in range(50):
+        app.sched.step()
+    assert board.name == "rp2_pico" and board.storage_safe
+    assert port.wdt_feeds == 50  # the real WDT, started and fed through the gate
+    assert "alarm" not in link.events() and " boot board=rp2_pico " in link.events()
+    assert (tmp_path / "data" / "state.jnl").is_file()
+
+
+def test_sec1_a_keyed_real_board_refuses_an_unsigned_delivery_command(tmp_path):
+    board, _, link = pico(tmp_path, key=KEY)
+    app = device.build(board)
+    boot.start(app)
+    app.sched.step()
+    status = [f for f in link.frames() if f.kind == protocol.STATUS][-1].body
+    assert status["nonce"]  # the device key was loaded at boot: this session has a nonce
+    args = {"rate_u_per_h": 3, "duration_min": 30}
+    [refused] = host_command(app, link, 1, "temp_basal", args)
+    assert refused.kind == protocol.ERROR and refused.body["error"] == protocol.E_UNAUTH
+    assert app.delivery.rate_src != "temp"
+    # the same command signed with the key for this boot's nonce is obeyed: the refusal
+    # above came from the key, not from a board that refuses everything
+    auth = protocol.Auth(KEY, bytes.fromhex(status["nonce"]))
+    [accepted] = host_command(app, link, 2, "temp_basal", args, auth, 1)
+    assert accepted.kind == protocol.RESPONSE and accepted.body["ok"]
+    assert app.delivery.rate == 3000
+
+
+def test_an_unkeyed_real_board_takes_unsigned_commands(tmp_path):
+    board, _, link = pico(tmp_path)
+    app = device.build(board)
+    boot.start(app)
+    app.sched.step()
+    args = {"rate_u_per_h": 3, "duration_min": 30}
+    [accepted] = host_command(app, link, 1, "temp_basal", args)
+    assert accepted.body["ok"] and app.delivery.rate == 3000
+
+
+def test_occlusion_back_off_moves_the_real_motor_by_its_own_steps_per_pulse(tmp_path):
+    board, port, _ = pico(tmp_path)
+    app = device.build(board)
+    boot.start(app)
+    app.sched.step()
+    spp = board.motor.steps_per_pulse
+    assert spp == 8  # the stepper driver's own figure (docs/boards.md)
+    watch = app.line.watch
+    feat = watch.feat
+    feat.level = feat.baseline() + 3 * watch.dis.jref  # held pressure: 3 pulses' worth
+    step_pin = rp2_pins()["motor_step"]
+    before = port.rises.get(step_pin, 0)
+    app.line._relieve(board.clock.ticks_ms())
+    assert port.rises[step_pin] - before == 3 * spp  # step pulses really sent
+    assert board.motor.position() == -3 * spp
+    assert app.line.relief_steps == 3 * spp
+
+
+def rp2_pins():
+    from boards import rp2_pico
+
+    return rp2_pico.PINS

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from pumpctl import proto
+from pumpctl.bundle import BOARDS, file_shas
 from pumpctl.errors import PumpctlError, UsageError
 from pumpctl.firmware import FIRMWARE
-from pumpctl.flash import BOARDS, Flasher, build
+from pumpctl.flash import Flasher, build
 from pumpctl.link import Link
 from vboard_helpers import VBoardProcess, pumpctl_argv
 
@@ -116,8 +117,9 @@ def test_build_compiles_every_module_and_ships_no_emulator_plumbing(fw_old):
     assert "boards/emu/service.mpy" in paths
     assert not any(p.endswith("vboot.mpy") or p.endswith("blockdev.mpy") for p in paths)
     assert all(f.data.startswith(b"M") for f in fw_old.files if f.path.endswith(".mpy"))
-    assert fw_old.manifest["files"]["fwbuild.py"] == fw_old.by_path["fwbuild.py"].sha
-    assert set(fw_old.manifest["files"]) == paths - {"manifest.json"}
+    listed = file_shas(fw_old.manifest)
+    assert listed["fwbuild.py"] == fw_old.by_path["fwbuild.py"].sha
+    assert set(listed) == paths - {"manifest.json"}
 
 
 def test_unknown_board_is_a_usage_error():

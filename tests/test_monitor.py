@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from pumpctl import proto
-from pumpctl.flash import BOARDS, Flasher, build
+from pumpctl.bundle import BOARDS
+from pumpctl.flash import Flasher, build
 from pumpctl.link import Link
 from pumpctl.monitor.recorder import TraceRecorder
 from pumpctl.monitor.session import Session

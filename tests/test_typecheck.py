@@ -38,7 +38,8 @@ def firmware_copy(tmp_path):
 
 def plant(root, port, line):
     path = root / "boards" / BOARD_FILES[port]
-    path.write_text(path.read_text() + "\n\ndef _planted():\n    " + line + "\n")
+    planted = "\n\ndef _planted():\n    import machine\n\n    " + line + "\n"
+    path.write_text(path.read_text() + planted)
 
 
 def test_typecheck_is_clean_for_every_board_and_the_stdlib():

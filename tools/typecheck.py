@@ -109,6 +109,7 @@ def target_files(root: Path, target: str) -> list[Path]:
         files += [
             root / "boards" / "__init__.py",
             root / "boards" / "hal.py",
+            root / "boards" / "boot.py",
             root / "boards" / "device.py",
             root / BOARD_MODULES[target],
         ]

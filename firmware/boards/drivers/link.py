@@ -36,6 +36,16 @@ class StreamLink(hal.Link):
         self._writer.write(data)
 
 
+def stdio_link():
+    """A StreamLink over this board's stdin/stdout (the USB serial or UART REPL)."""
+    import select
+    import sys
+
+    poller = select.poll()
+    poller.register(sys.stdin, select.POLLIN)
+    return StreamLink(poller, sys.stdin.buffer, sys.stdout.buffer)
+
+
 class VcpLink(hal.Link):
     """The pyboard's ``pyb.USB_VCP``, which already has any/readinto/write."""
 

@@ -43,7 +43,7 @@ class StepDirStepper(hal.Motor):
         self._dir = direction
         self._enable = enable
         self._sleep_us = sleep_us
-        self._steps_per_pulse = steps_per_pulse
+        self.steps_per_pulse = steps_per_pulse
         self._half_us = half_period_us
         self._on = 0 if enable_active_low else 1
         self._position = 0
@@ -75,8 +75,8 @@ class StepDirStepper(hal.Motor):
             self._power(False)
 
     def pulse(self):
-        self._move(_FORWARD, self._steps_per_pulse)
-        self._position += self._steps_per_pulse
+        self._move(_FORWARD, self.steps_per_pulse)
+        self._position += self.steps_per_pulse
 
     def retract(self, steps):
         if steps < 0:

@@ -7,24 +7,25 @@ application: the firmware sees only driver calls, as on a real board.
 import sys
 
 from boards import hal
+from boards.drivers.watchdog import GatedWatchdog
 from boards.emu import plantparams
 from boards.emu.clock import VirtualClock
 from boards.emu.plant import Plant
-
-STEPS_PER_PULSE = 10  # motor steps per insulin pulse (lead screw + gear, nominal)
 
 
 class EmuMotor(hal.Motor):
     def __init__(self, plant, battery):
         self.plant = plant
         self.battery = battery
+        self.steps_per_pulse = plant.p["steps_per_pulse"]  # the plant's lead screw and gear
         self.steps = 0
         self.pulses = 0
 
     def pulse(self):
-        self.steps += STEPS_PER_PULSE
+        steps = self.steps_per_pulse
+        self.steps += steps
         self.pulses += 1
-        self.battery.use_motor(STEPS_PER_PULSE)
+        self.battery.use_motor(steps)
         self.plant.pulse()
 
     def retract(self, steps):
@@ -130,11 +131,11 @@ class EmuBattery(hal.Battery):
         return self.EMPTY_MV + (self.FULL_MV - self.EMPTY_MV) * left // 1000000
 
 
-class EmuWatchdog(hal.Watchdog):
-    """The emulated hardware watchdog: if virtual time passes ``timeout_ms`` without a
-    feed (a hung task), the clock raises WatchdogReset at that instant."""
+class WatchdogCounter:
+    """The emulated hardware watchdog's counter: if virtual time passes ``timeout_ms``
+    without a feed (a hung task), the clock raises WatchdogReset at that instant."""
 
-    def __init__(self, clock, timeout_ms=4000):
+    def __init__(self, clock, timeout_ms):
         self.clock = clock
         self.timeout = timeout_ms
         self.fed = clock.now
@@ -146,8 +147,26 @@ class EmuWatchdog(hal.Watchdog):
         self.feeds += 1
 
 
+class EmuWatchdog(GatedWatchdog):
+    """The real boards' gate (fed only while the watched tasks run) over the emulated
+    counter, which runs from power-on as a board's does once started."""
+
+    def __init__(self, clock, timeout_ms=4000):
+        counter = WatchdogCounter(clock, timeout_ms)
+        GatedWatchdog.__init__(self, lambda: counter, clock.ticks_ms)
+        self.counter = counter
+
+    def restart(self):
+        """A board reset: the counter restarts and the watch list is lost with the RAM."""
+        self.counter.fed = self.counter.clock.now
+        self._tasks = []
+        self._limits = []
+
+
 class NullLink(hal.Link):
     """No host attached (scenario runs): nothing to read, writes go nowhere."""
+
+    connected = False
 
     def any(self):
         return 0
@@ -205,5 +224,11 @@ class EmuBoard(hal.Board):
         self.link = NullLink()
         self.flash = FlashStore()
 
+    def storage(self):
+        return self.flash
+
     def emit(self, line):
-        self.out.write(line)
+        if self.event_sink is not None:
+            self.event_sink(line)
+        else:
+            self.out.write(line)

@@ -9,13 +9,11 @@ run, 2 when the scenario or the arguments are bad (message on stderr).
 import sys
 
 from pump import commands
-from pump.app import App
-from pump.journal import Journal
 from pump.sched import Task
-from pump.settings import load_config
 from pump.units import InputError
 from pump.uptime import DAY_MS
 
+from boards import boot as board_boot
 from boards.emu import plant as plant_model
 from boards.emu import scenario as scenario_mod
 from boards.emu.board import EmuBoard
@@ -91,14 +89,12 @@ def _stalled_once(task, clock, ms):
 def boot(board, scenario, driver, reason):
     """A fresh app (empty RAM) on ``board``, recovering from the board's flash."""
     tod = (scenario.start_tod + board.clock.now) % DAY_MS
-    board.watchdog.fed = board.clock.now  # a reset restarts the hardware watchdog
-    journal = Journal(board.flash)
+    board.watchdog.restart()  # a reset restarts the hardware watchdog
     # the profile and settings on flash (from a set_profile before this reboot) win
-    settings, profile, problem = load_config(board.flash, scenario.settings, scenario.profile)
-    app = App(board, settings, profile, tod, journal, board.clock.now, settings_problem=problem)
+    app = board_boot.assemble(board, scenario.settings, scenario.profile, tod, board.clock.now)
     driver.app = app
     app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
-    app.boot(reason)
+    board_boot.start(app, reason)
     return app
 
 

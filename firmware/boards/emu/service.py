@@ -11,22 +11,16 @@ import json
 import select
 import sys
 
-from pump.app import App
 from pump.filestore import FileStore
-from pump.hostlink import AUTH_REQUIRED, HostLink
-from pump.journal import Journal
-from pump.protocol import Auth
 from pump.sched import Task
-from pump.settings import load_config
 
-from boards import hal
+from boards import boot, hal
 from boards.emu import tracefile
 from boards.emu.board import EmuBoard
 from boards.emu.plant import FAULTS
 from boards.emu.runner import ScenarioDriver
 from boards.emu.scenario import Scenario
 
-KEY_FILE = "key"  # /data/key: the device's SEC-1 key (raw bytes)
 DEFAULT_WORLD = {
     "format": "pumpscenario/1",
     "name": "vboard",
@@ -57,23 +51,13 @@ class StdioLink(hal.Link):
         return self.out.write(data)
 
 
-class _EventSink:
-    def __init__(self):
-        self.host = None
-
-    def write(self, line):
-        if self.host is not None:
-            self.host.event(line)
-
-
 def serve(cfg):
     """Run the pump until the host asks for maintenance. ``cfg`` is the vboard module."""
     raw = DEFAULT_WORLD
     if cfg.scenario is not None:
         raw = json.loads(cfg.scenario.read())
     scenario = Scenario(raw, FAULTS)
-    sink = _EventSink()
-    board = EmuBoard(scenario, sink, cfg.speed)
+    board = EmuBoard(scenario, None, cfg.speed)
     board.clock.end = None  # in service there is no end of run
     board.link = StdioLink()
     actions = scenario.actions
@@ -91,32 +75,15 @@ def serve(cfg):
         os.mkdir("/data")
     except OSError:
         pass
-    store = FileStore("/data")
-    journal = Journal(store)
-    settings, profile, problem = load_config(store, scenario.settings, scenario.profile)
-    app = App(board, settings, profile, scenario.start_tod, journal, settings_problem=problem)
-    key = FileStore("/data").read(KEY_FILE)  # provisioned by `pumpctl flash --key`
-    if key:
-        auth = Auth(key, os.urandom(8))  # a new session nonce at every boot
-        host = HostLink(app, board.link, auth=auth, auth_required=AUTH_REQUIRED)
-    else:
-        host = HostLink(app, board.link)
-    sink.host = host
-    app.hooks.append(host.tick)
-    # The scenario's timed actions (faults, presses, commands) play in real time.
+    board.flash = FileStore("/data")
+    return run_world(board, scenario, actions, "reset")
+
+
+def run_world(board, scenario, actions, reason=None):
+    """The app on an emulated ``board`` in service, through the one boot path; the
+    scenario's timed actions (faults, presses, commands) play in real time."""
+    app = boot.assemble(board, scenario.settings, scenario.profile, scenario.start_tod)
     driver = ScenarioDriver(board, actions)
     driver.app = app
     app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
-    try:
-        import micropython
-
-        micropython.kbd_intr(-1)  # a stray Ctrl-C on the link must not stop delivery
-    except ImportError:
-        micropython = None
-    try:
-        app.boot("reset")
-        app.sched.run()
-    finally:
-        if micropython is not None:
-            micropython.kbd_intr(3)
-    return app
+    return boot.serve(app, reason)

@@ -7,7 +7,8 @@ import contextlib
 import sys
 from pathlib import Path
 
-from pumpctl.flash import BOARDS, Flasher, build
+from pumpctl.bundle import BOARDS
+from pumpctl.flash import Flasher, build
 from pumpctl.keys import load_key, new_key
 from pumpctl.link import Link
 
