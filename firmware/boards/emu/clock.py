@@ -42,7 +42,7 @@ class VirtualClock(hal.Clock):
         self.start = start_ticks & TICKS_MASK
         self.end = end_ms
         self.speed = speed
-        self.watchdog = None  # an EmuWatchdog registers itself here
+        self.watchdog = None  # the emulated watchdog counter registers itself here
         self._wall0 = _wall_ms()
 
     def ticks_ms(self):
