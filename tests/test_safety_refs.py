@@ -18,6 +18,14 @@ STATEFUL = REPO / "tests" / "test_stateful.py"
 DEFINED = re.compile(r"^### ([A-Z]{2,4}-\d+) ", re.M)
 
 
+def _cited_in() -> list:
+    """The repo's own text: README, CONTRIBUTING and every .py and .md under the source trees."""
+    paths = [p for p in (REPO / "README.md", REPO / "CONTRIBUTING.md") if p.exists()]
+    for top in ("docs", "firmware", "host", "tests", "tools", "scenarios"):
+        paths += sorted((REPO / top).rglob("*.py")) + sorted((REPO / top).rglob("*.md"))
+    return paths
+
+
 def collected_node_ids() -> set[str]:
     """Every test node ID in tests/, as `pytest --collect-only -q` prints them."""
     proc = subprocess.run(
@@ -65,18 +73,25 @@ def test_every_requirement_id_cited_is_defined_in_requirements_md():
     assert {"DEL-1", "OCC-1", "SEC-1"} <= defined
     families = "|".join(sorted({i.split("-")[0] for i in defined}))
     cited = re.compile(r"\b(?:" + families + r")-\d+\b")
-    paths = [REPO / "README.md", REPO / "CONTRIBUTING.md"]
-    for top in ("docs", "firmware", "host", "tests", "tools"):
-        paths += sorted((REPO / top).rglob("*.py")) + sorted((REPO / top).rglob("*.md"))
     undefined = []
-    for path in paths:
-        if not path.exists():
-            continue
+    for path in _cited_in():
         for ref in sorted(set(cited.findall(path.read_text(errors="replace"))) - defined):
             undefined.append(f"{path.relative_to(REPO)}: {ref}")
     assert not undefined, "requirement IDs not defined in docs/requirements.md:\n" + "\n".join(
         undefined
     )
+
+
+def test_nothing_refers_to_a_design_brief_outside_the_repo():
+    """The requirements and targets live in docs/requirements.md; a reference to the project's
+    original design brief (its file, its sections, its targets) names nothing a reader of this
+    repo can open."""
+    stale = []
+    for path in _cited_in():
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if re.search(r"\bDESIGN\b", line):
+                stale.append(f"{path.relative_to(REPO)}:{n}: {line.strip()[:80]}")
+    assert not stale, "point these at docs/requirements.md instead:\n" + "\n".join(stale)
 
 
 def test_a_dangling_reference_is_reported():

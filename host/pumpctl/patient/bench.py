@@ -167,7 +167,7 @@ def render_faults(rows: list[ArmRow]) -> str:
 
 
 def render_ratio(rows: list[ArmRow]) -> str:
-    """DESIGN target: firmware hours above 250 <= 25 % of the commercial detector's, as
+    """The target (docs/requirements.md, Targets): firmware hours above 250 <= 25 % of the commercial detector's, as
     cohort totals (medians are often 0 h for both) and for the worst run."""
     lines = []
     for kind in FAULTS:
