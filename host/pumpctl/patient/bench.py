@@ -167,8 +167,9 @@ def render_faults(rows: list[ArmRow]) -> str:
 
 
 def render_ratio(rows: list[ArmRow]) -> str:
-    """The target (docs/requirements.md, Targets): firmware hours above 250 <= 25 % of the commercial detector's, as
-    cohort totals (medians are often 0 h for both) and for the worst run."""
+    """The target (docs/requirements.md, Targets): firmware hours above 250 <= 25 % of the
+    commercial detector's, as cohort totals (medians are often 0 h for both) and for the worst
+    run."""
     lines = []
     for kind in FAULTS:
         fw = next(r for r in rows if r.fault == kind and r.arm == "firmware")
