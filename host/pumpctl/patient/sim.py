@@ -90,6 +90,7 @@ class Simulation:
         self.spilled = 0
         self.pushed = 0
         self.pushed_at_onset = 0
+        self.offered = False
         self.commercial_armed = False
         self.minute = 0
         self.glucose = [self.patient.glucose]
@@ -118,9 +119,13 @@ class Simulation:
             reply.delivered_nl, reply.spilled_nl, reply.pushed_nl)
         return reply
 
-    def do(self, minute: int, action: dict, note: str) -> None:
-        self.actions.append((minute, note))
-        self._send("do " + json.dumps(action, sort_keys=True))
+    def do(self, minute: int, action: dict, note: str | None) -> None:
+        """Apply ``action`` on the pump now; ``note`` (if any) goes in the timeline.
+        ``offered`` tells whether it put a bolus on offer (for the user to confirm)."""
+        if note is not None:
+            self.actions.append((minute, note))
+        reply = self._send("do " + json.dumps(action, sort_keys=True))
+        self.offered = any(" button state=offered " in ev for ev in reply.events)
 
     # --- the user ------------------------------------------------------------------
     def _watch(self, line: str) -> None:
