@@ -24,7 +24,7 @@ def test_three_way_rows_median_worst_and_ratio():
     assert "0.5 / 1.0" in table and "190 / 200" in table  # firmware: median / worst
     assert "2/2, median 195" in table and "0/2" in table
     ratio = bench.render_ratio(rows)
-    assert "cohort total 17 %, worst run 25 %" in ratio  # 1 h of 6 h; 1 h of 4 h
+    assert "median 17 %, worst 25 %, cohort total 17 %" in ratio  # 0.5 of 3 h; 1 of 4; 1 of 6
 
 
 def test_validation_lines():
