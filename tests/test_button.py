@@ -86,7 +86,7 @@ def _host_bolus(bench, args):
 
 def _press(bench, hold_ms):
     clock = bench.board.clock
-    bench.board.button.intervals.append((clock.now + 100, clock.now + 100 + hold_ms))
+    bench.board.button.press(clock.now + 100, clock.now + 100 + hold_ms)
     bench.run_for(hold_ms + 300)
 
 

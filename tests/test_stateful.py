@@ -96,7 +96,7 @@ class PumpMachine(RuleBasedStateMachine):
     @rule(hold=st.sampled_from([150, 150, 1500]))
     def press(self, hold):
         clock = self.bench.board.clock
-        self.bench.board.button.intervals.append((clock.now + 100, clock.now + 100 + hold))
+        self.bench.board.button.press(clock.now + 100, clock.now + 100 + hold)
         self.bench.run_for(hold + 300)
 
     @rule(data=st.data())

@@ -10,7 +10,7 @@ The app never imports hardware: everything comes in through ``board``.
 from array import array
 
 from pump.alarms import JOURNAL_BITS, Alarms
-from pump.button import ButtonBolus
+from pump.button import IDLE, ButtonBolus
 from pump.compat import const
 from pump.delivery import Delivery
 from pump.events import EventLog
@@ -132,18 +132,23 @@ class App:
         self.pressure[i] = board.pressure.read_raw()
         i += 1
         self.pressure_index = 0 if i == PRESSURE_RING else i
-        self.button.sample(now, board.button.pressed())
+        pressed = board.button.pressed()
+        button = self.button
+        if pressed or button.held or button.state != IDLE:  # most ticks: nothing to sample
+            button.sample(now, pressed)
         for hook in self.hooks:  # a for over a list allocates nothing on MicroPython (measured)
             hook(now)
         self.delivery.settle(now)
 
     def supervise(self, now):
-        self.alarms.tick(now)
+        alarms = self.alarms
+        if alarms.records:  # most seconds: no alarm to escalate or annunciate
+            alarms.tick(now)
         self._supervisor_ticks += 1
         if self._supervisor_ticks >= BATTERY_EVERY:
             self._supervisor_ticks = 0
             self.check_battery(now)
-        urgent = self.alarms.most_urgent()
+        urgent = alarms.most_urgent() if alarms.records else None
         if urgent is not None:
             freq, ms = _ALARM_TONES[urgent.priority]
             self.board.buzzer.tone(freq, ms)

@@ -10,10 +10,11 @@ tick; a press becomes "long" as soon as it has been held long enough, without
 waiting for release.
 """
 
+from pump.compat import const
 from pump.ticks import ticks_diff
 
-IDLE = 0
-SELECTING = 1
+IDLE = const(0)
+SELECTING = const(1)
 
 
 class ButtonBolus:
@@ -24,7 +25,7 @@ class ButtonBolus:
         self.log = log
         self.state = IDLE
         self.amount = 0  # mU selected so far
-        self._held = False
+        self.held = False  # the button is down (the app skips idle ticks with it)
         self._down_at = 0
         self._long_sent = False
         self._last_press = 0
@@ -34,8 +35,8 @@ class ButtonBolus:
     def sample(self, now, pressed):
         """Feed one sample of the button level at ``now`` (ticks)."""
         if pressed:
-            if not self._held:
-                self._held = True
+            if not self.held:
+                self.held = True
                 self._down_at = now
                 self._long_sent = False
             elif (
@@ -44,11 +45,11 @@ class ButtonBolus:
             ):
                 self._long_sent = True
                 self._long(now)
-        elif self._held:
-            self._held = False
+        elif self.held:
+            self.held = False
             if not self._long_sent:
                 self._short(now)
-        if self.state == SELECTING and not self._held:
+        if self.state == SELECTING and not self.held:
             if ticks_diff(now, self._last_press) >= self.settings.button_timeout_ms:
                 self.state = IDLE
                 self.log.emit("button", "state=timeout amount=%d" % self.amount)
@@ -87,7 +88,7 @@ class ButtonBolus:
         """A bolus asked for off the pump (the host): shown as a selection the user confirms
         on the pump with the long press, like a button bolus (DEL-3), or that lapses after
         the button timeout. None if offered, else the reason."""
-        if self.state != IDLE or self._held:
+        if self.state != IDLE or self.held:
             reason = "button_busy"
         else:
             reason = self.delivery.bolus_problem(amount, duration_ms)

@@ -94,25 +94,35 @@ class LineTask:
         return n
 
     def tick(self, now):
+        """One control tick: this tick's sample and the last tick's pulses to the detectors,
+        then the alarms. Most ticks see no pulse, no fault and no change: the checks for
+        those are inlined here and the handlers run only when something changed."""
         app = self.app
         watch = self.watch
-        n = self._seen_pulses()
-        while n > 0:  # the pulses of the previous tick come before this tick's sample
-            watch.pulse(self._prev)
-            n -= 1
-        ring = app.pressure
+        d = app.delivery
+        if d.basal_given + d.bolus_given != self._given:
+            n = self._seen_pulses()
+            while n > 0:  # the pulses of the previous tick come before this tick's sample
+                watch.pulse(self._prev)
+                n -= 1
         i = app.pressure_index - 1
         if i < 0:
-            i = len(ring) - 1
-        watch.sample(now, ring[i])
-        dt = ticks_diff(now, self._prev)
+            i = len(app.pressure) - 1
+        watch.sample(now, app.pressure[i])
+        prev = self._prev
         self._prev = now
-        self._check_sensor(now)
-        self._check_connector(now)
+        if watch.sensor.fault != self._sensor:
+            self._sensor_changed(now)
+        connector = self.board.connector
+        if connector is not None and connector.fitted:
+            if (not connector.closed()) != self._connector_open:  # the switch moved
+                self._connector_changed(now)
         if self.planned:
-            self._planned_tick(now, dt)
+            self._planned_tick(now, ticks_diff(now, prev))
         elif self._sensor == OK:
-            self._check_line(now)
+            dis = watch.dis
+            if watch.occ.occluded or dis.disconnected or dis.leaking or self._latched:
+                self._check_line(now)
 
     # -- planned disconnect (DIS-2) -------------------------------------------------
 
@@ -168,23 +178,16 @@ class LineTask:
             self._planned_reminded = True
             self.app.raise_alarm("reconnect", now, "missed_basal=%d" % self._missed_mu)
 
-    def _check_sensor(self, now):
-        fault = self.watch.sensor_fault()
-        if fault == self._sensor:
-            return
+    def _sensor_changed(self, now):
+        fault = self.watch.sensor.fault
         self._sensor = fault
         if fault != OK:
             self.app.raise_alarm("sensor", now, "fault=%s" % FAULT_NAMES[fault])
         else:
             self.app.clear_alarm("sensor", now)
 
-    def _check_connector(self, now):
-        connector = self.board.connector
-        if connector is None or not connector.fitted:
-            return
-        is_open = not connector.closed()
-        if is_open == self._connector_open:
-            return
+    def _connector_changed(self, now):
+        is_open = not self._connector_open
         self._connector_open = is_open
         if self.planned:  # expected: the user opened the quick release on purpose
             if is_open:
@@ -200,11 +203,10 @@ class LineTask:
             self.watch.rearm()
 
     def _check_line(self, now):
+        """A line fault stands or a line alarm is latched (the tick checked that)."""
         watch = self.watch
         occ = watch.occ
         dis = watch.dis
-        if not (occ.occluded or dis.disconnected or dis.leaking or self._latched):
-            return  # the common case: nothing to do, no alarm-table walk
         app = self.app
         alarms = app.alarms
         if occ.occluded and not alarms.standing("occlusion"):

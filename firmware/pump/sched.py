@@ -13,6 +13,7 @@ from pump.ticks import ticks_add, ticks_diff
 
 _MASK = const(0x3FFFFFFF)
 _HALF = const(0x20000000)
+_DAY_MS = const(86400000)  # pump.uptime.DAY_MS
 
 
 class Task:
@@ -71,24 +72,42 @@ class Scheduler:
         return best
 
     def step(self):
-        """Wait for the earliest due task and run it once."""
-        task = self.next_task()
+        """Wait for the earliest due task and run it once.
+
+        This runs about 12 times a second for the life of the pump, so the task choice,
+        ``ticks_diff``/``ticks_add`` and the uptime update are inlined (each call costs
+        more than the arithmetic it does); the rare paths keep their helpers."""
+        tasks = self.tasks
+        task = tasks[0]
+        due = task.due
+        for other in tasks:  # next_task(), inlined
+            if ((other.due - due + _HALF) & _MASK) - _HALF < 0:
+                task = other
+                due = other.due
         clock = self.clock
-        clock.wait_until(task.due)
+        clock.wait_until(due)
         now = clock.ticks_ms()
-        self.sync(now)
-        late = ticks_diff(now, task.due)
+        # sync(now), inlined: uptime.advance for the common case of no day boundary
+        uptime = self.uptime
+        dt = ((now - self._last + _HALF) & _MASK) - _HALF
+        ms = uptime.ms + dt
+        if ms < _DAY_MS:
+            uptime.ms = ms
+        else:
+            uptime.advance(dt)
+        self._last = now
+        late = ((now - due + _HALF) & _MASK) - _HALF
         task.fn(now)
         task.runs += 1
         task.last_run = now
         end = clock.ticks_ms()
-        took = ticks_diff(end, now)
+        took = ((end - now + _HALF) & _MASK) - _HALF
         if took > 0:
             self.sync(end)  # stamp what follows with the time it is noticed
         if took > task.budget:
             task.overruns += 1
             self.log.emit("overrun", "task=%s took=%d budget=%d" % (task.name, took, task.budget))
-        due = ticks_add(task.due, task.period)
+        due = (task.due + task.period) & _MASK
         if late > task.deadline:
             skipped = 0
             after = ticks_add(now, took)
@@ -98,8 +117,9 @@ class Scheduler:
             task.misses += 1
             self.log.emit("miss", "task=%s late=%d skipped=%d" % (task.name, late, skipped))
         task.due = due
-        if self.watchdog is not None:
-            self.watchdog.feed()
+        watchdog = self.watchdog
+        if watchdog is not None:
+            watchdog.feed()
         return task
 
     def run(self):

@@ -12,6 +12,8 @@ from boards.emu import plantparams
 from boards.emu.clock import VirtualClock
 from boards.emu.plant import Plant
 
+_NEVER = 0x3FFFFFFF  # no more edges (a small int on a 32-bit board too)
+
 
 class EmuMotor(hal.Motor):
     def __init__(self, plant, battery):
@@ -57,13 +59,29 @@ class EmuButton(hal.Button):
         self.clock = clock
         self.intervals = intervals
         self._next = 0
+        self._level = False
+        self._change = 0  # clock.now of the next edge: until then the level holds
+
+    def press(self, start_ms, end_ms):
+        """Hold the button from ``start_ms`` to ``end_ms`` (clock.now; after the last press)."""
+        self.intervals.append((start_ms, end_ms))
+        self._change = 0  # re-read the level at the next tick
 
     def pressed(self):
         now = self.clock.now
+        if now < self._change:  # read every control tick: most ticks are between edges
+            return self._level
         intervals = self.intervals
         while self._next < len(intervals) and intervals[self._next][1] <= now:
             self._next += 1
-        return self._next < len(intervals) and intervals[self._next][0] <= now
+        if self._next < len(intervals):
+            start, end = intervals[self._next]
+            self._level = start <= now
+            self._change = end if self._level else start
+        else:
+            self._level = False
+            self._change = _NEVER
+        return self._level
 
 
 class EmuConnector(hal.Connector):
