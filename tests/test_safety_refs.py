@@ -94,6 +94,30 @@ def test_nothing_refers_to_a_design_brief_outside_the_repo():
     assert not stale, "point these at docs/requirements.md instead:\n" + "\n".join(stale)
 
 
+def cited_files(text: str) -> list[str]:
+    """Backticked file paths (`pump/alarms.py`, `tests/basal_model.py`, `host/pumpctl/x.py`)."""
+    found = re.findall(r"`([\w./-]+\.(?:py|md|json|csv))(?:::[^`]*)?`", text)
+    return found
+
+
+def where(path: str):
+    """A cited path in the repo: pump/ and boards/ are firmware's, pumpctl/ the host's."""
+    if path.startswith(("pump/", "boards/")):
+        return REPO / "firmware" / path
+    if path.startswith("pumpctl/"):
+        return REPO / "host" / path
+    return REPO / path
+
+
+def test_every_file_named_in_requirements_and_safety_md_exists():
+    missing = []
+    for doc in (REQUIREMENTS, SAFETY):
+        files = cited_files(doc.read_text())
+        assert len(files) > 10, f"{doc.name} names too few files: has its format changed?"
+        missing += [f"{doc.name}: {f}" for f in files if not where(f).exists()]
+    assert not missing, "files named but not in the repo:\n" + "\n".join(missing)
+
+
 def test_a_dangling_reference_is_reported():
     nodes = {"tests/test_a.py::test_one", "tests/test_a.py::test_two[x]"}
     refs = ["tests/test_a.py", "tests/test_a.py::test_one", "tests/test_a.py::test_two",
