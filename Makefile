@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SCENARIO ?= scenarios/default.json
 BOARD ?= emu
 
-.PHONY: run test golden lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory \
+.PHONY: upy-tests run test golden lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory \
 	mcu
 
 venv: $(STAMP)
@@ -75,3 +75,9 @@ mcu: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build .hypothesis
+
+# MicroPython's tests/basics (run-tests.py of the pinned source) through the vboard's serial
+# port and directly on the Unix port: every test that passes directly must pass on the board.
+# UPY_TESTS_ARGS=--mcu for the qemu board, --dir DIR for another directory.
+upy-tests: $(STAMP)
+	$(BIN)/python tools/upy_tests.py $(UPY_TESTS_ARGS)

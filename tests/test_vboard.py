@@ -107,7 +107,7 @@ def test_soft_reset_runs_boot_then_main_friendly_only_boot_raw(fresh_board):
         assert out.startswith(b"OK\r\nMPY: soft reboot\r\n")
         assert b"BOOT" in out and b"MAIN" not in out and b">>> " not in out
         link.write(b"print('after', 1)\x04")
-        assert link.read_until(b"\x04>", timeout=10) == b"OKafter 1\n\x04\x04>"
+        assert link.read_until(b"\x04>", timeout=10) == b"OKafter 1\r\n\x04\x04>"  # cooked
     finally:
         link.close()
 

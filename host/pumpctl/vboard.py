@@ -12,8 +12,13 @@ lacks to look like a board on the wire:
 - Ctrl-C: delivered as SIGINT only while the firmware is executing and catches
   SIGINT (``SigCgt`` bit in /proc), passed on as an input byte otherwise, so
   ``micropython.kbd_intr(-1)`` keeps delivery running as on a board;
-- raw bytes: both terminals are raw (no ONLCR), so framed binary telemetry
-  arrives unchanged.
+- line endings: a board's stdout is "cooked" (MicroPython turns every ``\n``
+  that Python code prints into ``\r\n``), its ``sys.stdout.buffer`` is not; the
+  Unix port writes bare ``\n`` for both. The relay cooks the board's output
+  (``LineCooker``): a ``\n`` gets its ``\r`` unless one is already there or the
+  line is a protocol frame (it starts with RS, 0x1e: what the firmware writes
+  raw to ``sys.stdout.buffer``), so a frame arrives byte for byte as a board
+  sends it. Both terminals are raw (no ONLCR): the kernel changes nothing.
 """
 
 from __future__ import annotations
@@ -79,6 +84,40 @@ def _set_raw(fd: int, isig: bool) -> None:
     cc[termios.VMIN] = 1
     cc[termios.VTIME] = 0
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+class LineCooker:
+    """``\n`` -> ``\r\n`` as a board's cooked stdout does, across reads; frame lines
+    (RS ... LF, written raw by the firmware) and ``\r\n`` already there pass as they are."""
+
+    RS = 0x1E
+
+    def __init__(self):
+        self.last = 0  # the last byte seen (a \r before a \n split across reads)
+        self.in_frame = False
+
+    def reset(self) -> None:
+        self.last = 0
+        self.in_frame = False
+
+    def cook(self, data: bytes) -> bytes:
+        if b"\n" not in data and self.RS not in data:
+            if data:
+                self.last = data[-1]
+            return data
+        out = bytearray()
+        last, in_frame = self.last, self.in_frame
+        for b in data:
+            if b == self.RS:
+                in_frame = True
+            if b == 0x0A:
+                if not in_frame and last != 0x0D:
+                    out.append(0x0D)
+                in_frame = False
+            out.append(b)
+            last = b
+        self.last, self.in_frame = last, in_frame
+        return bytes(out)
 
 
 def _board_child_setup() -> None:
@@ -220,6 +259,7 @@ class VBoard:
         self.raw_repl = False  # which REPL the board was last seen in
         self.swallow = ""  # output filter state, see _filter_output
         self.tail = b""  # last output bytes, to find banners split across reads
+        self.cooker = LineCooker()
         self.resets = 0
         self.running = False
         self.pty_paused = False
@@ -244,6 +284,7 @@ class VBoard:
         self.sel.register(self.board.master, selectors.EVENT_READ, "board")
         self.raw_repl = False
         self.tail = b""
+        self.cooker.reset()
         # After a raw soft reset, hide the friendly banner and re-enter the raw REPL.
         self.swallow = "mark-then-banner" if mode == "raw" else "mark"
         self.hold_input = mode == "raw"
@@ -307,7 +348,7 @@ class VBoard:
         if not data:
             self._board_exited()
             return
-        out = self._filter_output(data)
+        out = self.cooker.cook(self._filter_output(data))
         if out:
             self._track_repl(out)
             self._broadcast(out)

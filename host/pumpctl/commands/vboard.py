@@ -30,10 +30,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="TCP address to listen on")
     p.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     p.add_argument("--heapsize", help="MicroPython heap, e.g. 192K (default: Unix port's)")
+    p.add_argument("--mcu", action="store_true",
+                   help="the qemu board instead: the firmware on the emulated Cortex-M3 (make "
+                   "mcu) in real time, its UART on a pty (needs the ARM toolchain and QEMU)")
+    p.add_argument("--repl", action="store_true",
+                   help="with --mcu: leave the board at its REPL instead of starting the pump")
     p.set_defaults(func=run)
 
 
+def run_mcu(args: argparse.Namespace) -> int:
+    """The qemu board on a pty until stopped (SIGTERM or Ctrl-C)."""
+    from pumpctl.mcu.build import Builder
+    from pumpctl.mcu.ptyboard import PtyBoard
+
+    for option in ("flash", "scenario", "trace", "heapsize"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option} is for the Unix-port vboard, not --mcu")
+    image = Builder(log=lambda message: print(f"mcu: {message}", flush=True)).image()
+    board = PtyBoard(image)
+    stopped = []
+
+    def stop(signum, frame):
+        stopped.append(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if not args.repl:
+            board.start_pump()
+        print(f"vboard: qemu board ({image.elf.parent.name}), "
+              f"{'at its REPL' if args.repl else 'pump running'}", flush=True)
+        print(f"vboard: pty {board.pty}", flush=True)
+        t0 = time.monotonic()
+        while not stopped and board.proc.poll() is None:
+            time.sleep(0.2)
+    finally:
+        board.stop()
+    print(f"vboard: stopped after {time.monotonic() - t0:.1f} s", flush=True)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.mcu:
+        return run_mcu(args)
+    if args.repl:
+        raise UsageError("--repl goes with --mcu")
     try:
         speed = float(args.speed)
     except ValueError:
