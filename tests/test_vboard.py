@@ -152,7 +152,7 @@ def test_ctrl_c_is_a_data_byte_when_kbd_intr_disabled(fresh_board):
         link.write(b"\x04")
         link.read_until(b"GUARDED", timeout=15)
         link.write(b"\x03")
-        link.read_until(b"got b'\\x03'\n", timeout=10)  # still running: the byte was data
+        link.read_until(b"got b'\\x03'\r\n", timeout=10)  # still running: the byte was data
         link.write(b"q")
         out = link.read_until(b">>> ", timeout=10)
         assert b"KeyboardInterrupt" not in out
