@@ -42,8 +42,8 @@ def plant(root, port, line):
     path.write_text(path.read_text() + planted)
 
 
-def test_typecheck_is_clean_for_every_board_and_the_stdlib():
-    result = typecheck()
+def test_typecheck_is_clean_for_every_board_and_the_stdlib(tmp_path):
+    result = typecheck("--work", str(tmp_path / "work"))
     assert result.returncode == 0, result.stdout + result.stderr
     for target in ("rp2", "esp32", "stm32", "stdlib"):
         assert f"typecheck {target:<6} 0 error(s)" in result.stdout

@@ -19,6 +19,8 @@ Exit status 0 when every target has 0 errors, 1 otherwise, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -100,6 +102,15 @@ def install_stubs(stubs_dir: Path, target: str) -> Path:
             shutil.copy(donors[0] / name, dest / name)
     marker.write_text(pins)
     return dest
+
+
+@contextlib.contextmanager
+def stubs_lock(stubs_dir: Path):
+    """One installer at a time per stubs directory (parallel tests, make typecheck beside them)."""
+    stubs_dir.mkdir(parents=True, exist_ok=True)
+    with open(stubs_dir / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
 
 
 def target_files(root: Path, target: str) -> list[Path]:
@@ -206,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     errors = 0
     try:
         for target in args.targets or TARGETS:
-            stubs = install_stubs(args.stubs.resolve(), target)
+            with stubs_lock(args.stubs.resolve()):
+                stubs = install_stubs(args.stubs.resolve(), target)
             found = run_pyright(args.root.resolve(), stubs, target, args.work.resolve() / target)
             for d in found:
                 start = d["range"]["start"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -110,7 +111,7 @@ def compile_file(src: Path, rel: str, march: str, cache: Path) -> bytes:
     out = cache / f"{key}.mpy"
     if not out.exists():
         cache.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")  # parallel builds share the cache
         proc = subprocess.run(
             [mpy_cross(), f"-march={march}", "-s", rel, "-o", str(tmp), str(src)],
             capture_output=True, text=True,
