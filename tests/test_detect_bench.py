@@ -9,7 +9,7 @@ from pumpctl import detectbench
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors():
+def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors(tmp_path):
     proc = subprocess.run(
         [
             sys.executable,
@@ -22,6 +22,8 @@ def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors():
             "0",
             "--workers",
             "1",
+            "--results",
+            str(tmp_path / "results.csv"),
         ],
         capture_output=True,
         text=True,

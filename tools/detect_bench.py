@@ -1,6 +1,8 @@
 """make detect-bench: detection latency, missed insulin and false alarms, with anchors.
 
-    python tools/detect_bench.py [--quick] [--runs N] [--days D] [--workers W]
+    python tools/detect_bench.py [--quick] [--runs N] [--days D] [--fw-runs N]
+                                 [--workers W | --scheduler tcp://HOST:PORT]
+                                 [--results FILE] [--tabulate]
 
 Prints one table (time from onset to alarm, in pulses and minutes, median / max,
 and the insulin pushed meanwhile), the false alarms over a nominal corpus, the
@@ -18,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "firmware"), str(ROOT / "host")]
 
-from pumpctl import detectbench  # noqa: E402
+from pumpctl import campaign_args, detectbench  # noqa: E402
+
+REPO_RESULTS = ROOT / "build" / "detect-bench.csv"
 
 
 def table(rows: list[list[str]], head: list[str]) -> str:
@@ -39,48 +43,62 @@ def anchors() -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Every run is one task of a campaign (docs/campaigns.md): results stream into "
+        "--results, a re-run skips the finished tasks, --tabulate prints from the file alone.")
     ap.add_argument("--quick", action="store_true", help="small profile (CI): 5 runs, 20 days")
     ap.add_argument("--runs", type=int, help="runs per cell (default 30, quick 5)")
     ap.add_argument("--days", type=int, help="nominal days (default 1000, quick 20)")
     ap.add_argument("--fw-runs", type=int,
                     help="whole-firmware runs per cell (default 5, quick 1; 0 to skip)")
-    ap.add_argument("--workers", type=int, default=2)
+    campaign_args.add_arguments(ap, REPO_RESULTS)
     args = ap.parse_args()
     runs = args.runs if args.runs is not None else (5 if args.quick else 30)
     days = args.days if args.days is not None else (20 if args.quick else 1000)
-    t0 = time.perf_counter()
-    head = ["fault", "condition", "detected", "pulses med/max", "minutes med/max",
-            "missed U med/max", "target pulses"]
-    if runs:
-        rows = detectbench.evaluate(runs)
-        print(f"Detection on the plant model ({runs} sampled plants per cell, random onset; "
-              "detectors + plant, reference pulse schedule):\n")
-        print(table([r.cells() for r in rows], head))
     fw_runs = args.fw_runs if args.fw_runs is not None else (1 if args.quick else 5)
-    if fw_runs:
-        rows = detectbench.evaluate_firmware(fw_runs)
-        print(f"\nThe same through the whole firmware ({fw_runs} plants per cell: the app on the "
-              "emulated board, CPython, closed loop with the plant):\n")
-        print(table([r.cells() for r in rows], head))
-    relief, none = detectbench.occ2_release(max(5, runs // 3))
-    sys.stdout.flush()
-    print(f"\nOCC-2: insulin released when an occlusion clears 10 min after the alarm "
-          f"(1 U/h, {len(relief)} plants): with back-off max {max(relief) / 10000:.3f} U, "
-          f"without max {max(none) / 10000:.3f} U (one pulse = 0.050 U)")
-    if days:
-        n, found = detectbench.false_alarms(days, workers=args.workers)
-        print(f"\nFalse alarms: {n} in {days} simulated nominal days on sampled plants "
-              f"({n / days:.4f} per day; target 0 in 1000)")
-        for seed, alarms in found[:10]:
-            print(f"  day seed {seed}: {alarms}")
-    print("\nCommercial anchors (time to occlusion alarm; docs/anchors/, sources there):\n")
-    print(anchors())
-    print("\nDisconnect: commercial pumps do not detect it (Herrero et al., JDST 2012); research "
-          "detectors using CGM take about 200 min (docs/anchors/disconnect_detection.csv).")
-    print(f"\nbench wall time {time.perf_counter() - t0:.0f} s")
+    plan = detectbench.Plan(runs, fw_runs, max(5, runs // 3), days)
+    t0 = time.perf_counter()
+    res = campaign_args.run_or_collect(args, plan.tasks(), detectbench.bench_task, "detect-bench")
+    if res is None:
+        return 1
+    print(tables(plan, plan.split(res.outcomes())))
+    print(f"\nbench wall time {time.perf_counter() - t0:.0f} s ({res.ran} tasks run, "
+          f"{res.skipped} taken from {args.results})")
     return 0
 
 
+def tables(plan: detectbench.Plan, by: dict[str, list]) -> str:
+    """The whole report from the campaign's outcomes (the same for any number of workers)."""
+    head = ["fault", "condition", "detected", "pulses med/max", "minutes med/max",
+            "missed U med/max", "target pulses"]
+    out = []
+    if plan.runs:
+        rows = detectbench.cell_rows(plan.runs, by["cell"])
+        out.append(f"Detection on the plant model ({plan.runs} sampled plants per cell, random "
+                   "onset; detectors + plant, reference pulse schedule):\n")
+        out.append(table([r.cells() for r in rows], head))
+    if plan.fw_runs:
+        rows = detectbench.cell_rows(plan.fw_runs, by["firmware"])
+        out.append(f"\nThe same through the whole firmware ({plan.fw_runs} plants per cell: the "
+                   "app on the emulated board, CPython, closed loop with the plant):\n")
+        out.append(table([r.cells() for r in rows], head))
+    relief, none = [w for w, _ in by["occ2"]], [wo for _, wo in by["occ2"]]
+    out.append(f"\nOCC-2: insulin released when an occlusion clears 10 min after the alarm "
+               f"(1 U/h, {len(relief)} plants): with back-off max {max(relief) / 10000:.3f} U, "
+               f"without max {max(none) / 10000:.3f} U (one pulse = 0.050 U)")
+    if plan.days:
+        n, found = detectbench.false_alarm_count(detectbench.day_seeds(plan.days), by["day"])
+        out.append(f"\nFalse alarms: {n} in {plan.days} simulated nominal days on sampled "
+                   f"plants ({n / plan.days:.4f} per day; target 0 in 1000)")
+        out.extend(f"  day seed {seed}: {alarms}" for seed, alarms in found[:10])
+    out.append("\nCommercial anchors (time to occlusion alarm; docs/anchors/, sources there):\n")
+    out.append(anchors())
+    out.append("\nDisconnect: commercial pumps do not detect it (Herrero et al., JDST 2012); "
+               "research detectors using CGM take about 200 min "
+               "(docs/anchors/disconnect_detection.csv).")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(campaign_args.guarded(main, "detect-bench"))

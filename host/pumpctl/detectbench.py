@@ -81,21 +81,36 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     return None
 
 
-def _table(run_one, runs: int, seed: int) -> list[Row]:
-    """One Row per fault and condition, ``runs`` seeded runs of ``run_one`` each."""
-    rows = []
+def cell_tasks(runs: int, seed: int) -> list[dict]:
+    """Every run of the table as campaign parameters: ``runs`` per fault and condition,
+    seeds drawn in table order (keyword arguments of one_run / firmware_run)."""
     rng = XorShift32(seed)
-    for name, kind, kw, alarm in FAULTS:
-        for cond, rate, bolus in CONDITIONS:
+    return [{"kind": kind, "kw": kw, "alarm_kind": alarm, "rate": rate, "bolus_pulses": bolus,
+             "seed": rng.next()}
+            for _, kind, kw, alarm in FAULTS for _, rate, bolus in CONDITIONS
+            for _ in range(runs)]
+
+
+def cell_rows(runs: int, outcomes: list) -> list[Row]:
+    """One Row per fault and condition from the outcomes of cell_tasks, in its order."""
+    rows = []
+    it = iter(outcomes)
+    for name, _, _, _ in FAULTS:
+        for cond, _, _ in CONDITIONS:
             row = Row(name, cond, runs, 0, [], [])
             for _ in range(runs):
-                got = run_one(kind, kw, alarm, rate, bolus, rng.next())
+                got = next(it)
                 if got is not None:
                     row.detected += 1
                     row.pulses.append(got[0])
                     row.minutes.append(got[1])
             rows.append(row)
     return rows
+
+
+def _table(run_one, runs: int, seed: int) -> list[Row]:
+    """One Row per fault and condition, ``runs`` seeded runs of ``run_one`` each (in-process)."""
+    return cell_rows(runs, [run_one(**t) for t in cell_tasks(runs, seed)])
 
 
 def evaluate(runs: int, seed: int = 1) -> list[Row]:
@@ -127,39 +142,53 @@ def _progress(results: list, seeds: list) -> None:
         sys.stderr.flush()
 
 
-def false_alarms(days: int, seed: int = 99, workers: int = 1) -> tuple[int, list]:
+def day_seeds(days: int, seed: int = 99) -> list[int]:
+    """The nominal days' seeds (one campaign task each)."""
     rng = XorShift32(seed)
-    seeds = [rng.next() for _ in range(days)]
-    results = []
-    if workers > 1:
-        from multiprocessing import Pool
+    return [rng.next() for _ in range(days)]
 
-        with Pool(workers) as pool:
-            for alarms in pool.imap(nominal_day, seeds, chunksize=4):
-                results.append(alarms)
-                _progress(results, seeds)
-    else:
-        for s in seeds:
-            results.append(nominal_day(s))
-            _progress(results, seeds)
-    found = [(s, a) for s, a in zip(seeds, results, strict=True) if a]
+
+def false_alarm_count(seeds: list[int], results: list) -> tuple[int, list]:
+    """(false alarms, [(day seed, alarms)] for the days that had any)."""
+    found = [(s, [tuple(x) for x in a]) for s, a in zip(seeds, results, strict=True) if a]
     return sum(len(a) for _, a in found), found
+
+
+def false_alarms(days: int, seed: int = 99) -> tuple[int, list]:
+    """In-process: ``days`` nominal days, progress on stderr."""
+    seeds = day_seeds(days, seed)
+    results = []
+    for s in seeds:
+        results.append(nominal_day(s))
+        _progress(results, seeds)
+    return false_alarm_count(seeds, results)
 
 
 def occ2_release(runs: int, seed: int = 5) -> tuple[list[int], list[int]]:
     """Unintended bolus (nL) when an occlusion clears 10 min after the alarm, with and
     without the OCC-2 back-off, at 1 U/h on sampled plants."""
+    got = [occ2_one(**t) for t in occ2_tasks(runs, seed)]
+    return [w for w, _ in got], [wo for _, wo in got]
+
+
+def occ2_tasks(runs: int, seed: int = 5) -> list[dict]:
+    """occ2_release's runs as campaign parameters (keyword arguments of occ2_one)."""
     rng = XorShift32(seed)
-    with_relief, without = [], []
+    tasks = []
     for _ in range(runs):
         s = rng.next()
-        params = plantparams.sample(s)
         onset = 3600000 + rng.below(180000)
-        onset -= onset % 100
-        for relieve, acc in ((True, with_relief), (False, without)):
-            out = simulate(params, s, onset + 3600000, 1000, [(onset, "occlusion", {})],
-                           relieve=relieve, clear_after_ms=600000)
-            acc.append(out.release_nl)
+        tasks.append({"seed": s, "onset": onset - onset % 100})
+    return tasks
+
+
+def occ2_one(seed: int, onset: int) -> tuple[int, int]:
+    """Unintended bolus (nL) with and without the OCC-2 back-off on one sampled plant."""
+    params = plantparams.sample(seed)
+    with_relief, without = (
+        simulate(params, seed, onset + 3600000, 1000, [(onset, "occlusion", {})],
+                 relieve=relieve, clear_after_ms=600000).release_nl
+        for relieve in (True, False))
     return with_relief, without
 
 
@@ -212,3 +241,38 @@ def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: 
 def evaluate_firmware(runs: int, seed: int = 3) -> list[Row]:
     """The same table through the whole firmware on the emulated board."""
     return _table(firmware_run, runs, seed)
+
+
+# ---- the bench as one campaign (pumpctl.campaign): every run is a task ----------------------
+
+PARTS = {"cell": one_run, "firmware": firmware_run, "occ2": occ2_one, "day": nominal_day}
+
+
+def bench_task(part: str, **params):
+    """One detect-bench campaign task: ``part`` names the function that runs it."""
+    return PARTS[part](**params)
+
+
+@dataclass
+class Plan:
+    """The bench's profile: how many runs of each part."""
+
+    runs: int
+    fw_runs: int
+    occ2_runs: int
+    days: int
+
+    def tasks(self) -> list[dict]:
+        """Every task, slowest parts first so the cluster's tail stays short."""
+        fw = [dict(t, part="firmware") for t in cell_tasks(self.fw_runs, 3)] if self.fw_runs else []
+        days = [{"part": "day", "seed": s} for s in day_seeds(self.days)]
+        cells = [dict(t, part="cell") for t in cell_tasks(self.runs, 1)] if self.runs else []
+        occ2 = [dict(t, part="occ2") for t in occ2_tasks(self.occ2_runs)]
+        return fw + days + cells + occ2
+
+    def split(self, outcomes: list) -> dict[str, list]:
+        """The outcomes of tasks(), by part, each in its own task order."""
+        by: dict[str, list] = {"firmware": [], "day": [], "cell": [], "occ2": []}
+        for t, o in zip(self.tasks(), outcomes, strict=True):
+            by[t["part"]].append(o)
+        return by
