@@ -39,3 +39,20 @@ def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors(tmp_path):
 def test_whole_firmware_run_detects_an_occlusion_within_three_pulses():
     got = detectbench.firmware_run("occlusion", {}, "occlusion", 1000, 0, 12345)
     assert got is not None and 1 <= got[0] <= 3
+
+
+def bench(*args: str) -> str:
+    """The bench's report without its last line (the wall time)."""
+    proc = subprocess.run([sys.executable, str(REPO / "tools" / "detect_bench.py"), *args],
+                          capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.rsplit("\nbench wall time", 1)[0]
+
+
+def test_one_and_two_workers_and_a_retabulation_print_the_same_report(tmp_path):
+    small = ["--runs", "0", "--fw-runs", "0", "--days", "2"]  # 2 nominal days, 5 OCC-2 plants
+    one = bench(*small, "--workers", "1", "--results", str(tmp_path / "one.csv"))
+    two = bench(*small, "--workers", "2", "--results", str(tmp_path / "two.csv"))
+    again = bench(*small, "--tabulate", "--results", str(tmp_path / "two.csv"))
+    assert "False alarms: " in one and "OCC-2: insulin released" in one
+    assert one == two == again

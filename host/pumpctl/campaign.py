@@ -332,6 +332,7 @@ def collect(tasks: Sequence[dict], fn: Callable, results_path: str | Path) -> Ca
     mine = source_fingerprint()
     res = CampaignResults([_result(k, p, rows.get(k)) for k, p in zip(keys, tasks, strict=True)])
     res.stale = sum(1 for r in res.results if r.status != "missing" and r.code != mine)
+    res.skipped = len(tasks) - len(res.missing)
     return res
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from pumpctl import __version__
+from pumpctl.commands import campaign as campaign_cmd
 from pumpctl.commands import flash as flash_cmd
 from pumpctl.commands import monitor as monitor_cmd
 from pumpctl.commands import record as record_cmd
@@ -17,7 +18,8 @@ from pumpctl.commands import vboard as vboard_cmd
 from pumpctl.errors import PumpctlError
 
 COMMANDS = (
-    run_cmd, sim_cmd, vboard_cmd, flash_cmd, monitor_cmd, replay_cmd, record_cmd, trace_cmd
+    run_cmd, sim_cmd, vboard_cmd, flash_cmd, monitor_cmd, replay_cmd, record_cmd, trace_cmd,
+    campaign_cmd,
 )
 
 
