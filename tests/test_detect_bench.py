@@ -50,7 +50,7 @@ def bench(*args: str) -> str:
 
 
 def test_one_and_two_workers_and_a_retabulation_print_the_same_report(tmp_path):
-    small = ["--runs", "0", "--fw-runs", "0", "--days", "2"]  # 2 nominal days, 5 OCC-2 plants
+    small = ["--runs", "0", "--fw-runs", "0", "--days", "2", "--occ2-runs", "2"]  # 4 tasks
     one = bench(*small, "--workers", "1", "--results", str(tmp_path / "one.csv"))
     two = bench(*small, "--workers", "2", "--results", str(tmp_path / "two.csv"))
     again = bench(*small, "--tabulate", "--results", str(tmp_path / "two.csv"))

@@ -1,7 +1,7 @@
 """make detect-bench: detection latency, missed insulin and false alarms, with anchors.
 
     python tools/detect_bench.py [--quick] [--runs N] [--days D] [--fw-runs N]
-                                 [--workers W | --scheduler tcp://HOST:PORT]
+                                 [--occ2-runs N] [--workers W | --scheduler tcp://HOST:PORT]
                                  [--results FILE] [--tabulate]
 
 Prints one table (time from onset to alarm, in pulses and minutes, median / max,
@@ -52,12 +52,15 @@ def main() -> int:
     ap.add_argument("--days", type=int, help="nominal days (default 1000, quick 20)")
     ap.add_argument("--fw-runs", type=int,
                     help="whole-firmware runs per cell (default 5, quick 1; 0 to skip)")
+    ap.add_argument("--occ2-runs", type=int,
+                    help="plants for the OCC-2 release figure (default: runs / 3, at least 5)")
     campaign_args.add_arguments(ap, REPO_RESULTS)
     args = ap.parse_args()
     runs = args.runs if args.runs is not None else (5 if args.quick else 30)
     days = args.days if args.days is not None else (20 if args.quick else 1000)
     fw_runs = args.fw_runs if args.fw_runs is not None else (1 if args.quick else 5)
-    plan = detectbench.Plan(runs, fw_runs, max(5, runs // 3), days)
+    occ2 = args.occ2_runs if args.occ2_runs is not None else max(5, runs // 3)
+    plan = detectbench.Plan(runs, fw_runs, max(1, occ2), days)
     t0 = time.perf_counter()
     res = campaign_args.run_or_collect(args, plan.tasks(), detectbench.bench_task, "detect-bench")
     if res is None:
