@@ -25,7 +25,7 @@ HW = [0, 0]  # us inside emulated-hardware calls, number of such calls
 ARITY = {"wait_until": 1, "retract": 1, "set": 1, "readinto": 1, "write": 1, "tone": 2}
 FLASH_ARITY = {"read": 1, "write_atomic": 3, "write_at": 3, "remove": 1, "exists": 1}
 WORLD_TASKS = ("scenario",)
-SAMPLE_EVERY = 600  # steps between heap samples (a collection, outside the timed steps)
+SAMPLE_EVERY = 5000  # steps between heap samples (a collection, outside the timed steps)
 
 
 def _timed(fn, arity):
@@ -83,8 +83,8 @@ def time_hardware(board):
             setattr(flash, name, _timed(getattr(flash, name), FLASH_ARITY[name]))
 
 
-def wrapper_cost_us(n=2000):
-    """us a timed call adds outside what it counts as hardware (per call)."""
+def wrapper_cost_ns(n=2000):
+    """ns (instructions) a timed call adds outside what it counts as hardware, per call."""
 
     def noop(a):
         return a
@@ -101,7 +101,7 @@ def wrapper_cost_us(n=2000):
     total = ticks_diff(ticks_us(), t)
     inside = HW[0]
     HW[0] = HW[1] = 0
-    return (total - inside - plain) / n
+    return (total - inside - plain) * 1000 // n
 
 
 class Sink:
@@ -126,7 +126,7 @@ def read_exactly(size):
 
 def probe(size):
     scenario = Scenario(json.loads(read_exactly(size)), plant_model.FAULTS)
-    overhead = wrapper_cost_us()
+    overhead = wrapper_cost_ns()
     board = EmuBoard(scenario, Sink(), 0)
     time_hardware(board)
     driver = ScenarioDriver(board, scenario.actions)
@@ -134,13 +134,18 @@ def probe(size):
     gc.collect()
     booted = gc.mem_alloc()
     high = booted
-    stats = {}  # task name -> [runs, total us, max us]
-    # control ticks: a control step and the firmware's other steps until the next one
-    ticks = 0
-    tick_total = 0.0
-    tick_max = 0.0
-    tick_work = -1.0  # work of the current control tick; -1 before the first
+    # Integers only in this loop: a float is a heap object on this port, and the garbage
+    # would make the collector run (and be timed) far more than the firmware alone does.
+    # Per step: raw us (step minus hardware), hardware calls; firmware ns = raw*1000 - calls*ovh.
+    stats = {}  # task name -> [runs, raw us, calls, max ns]
+    ticks = 0  # control ticks: a control step and the firmware's other steps until the next
+    tick_raw = 0
+    tick_calls = 0
+    tick_max = 0
+    cur_raw = -1  # the current control tick's raw us and calls; -1 before the first
+    cur_calls = 0
     steps = 0
+    report_at = 3600000  # a progress line per virtual hour
     while True:
         sched = app.sched
         hw0 = HW[0]
@@ -154,26 +159,35 @@ def probe(size):
             reason = e.reason if isinstance(e, Reboot) else "watchdog"
             app = boot(board, scenario, driver, reason)
             continue
-        took = ticks_diff(ticks_us(), t)
-        work = took - (HW[0] - hw0) - overhead * (HW[1] - calls0)
+        raw = ticks_diff(ticks_us(), t) - (HW[0] - hw0)
+        calls = HW[1] - calls0
+        ns = raw * 1000 - calls * overhead
         name = task.name
         row = stats.get(name)
         if row is None:
-            row = stats[name] = [0, 0.0, 0.0]
+            row = stats[name] = [0, 0, 0, 0]
         row[0] += 1
-        row[1] += work
-        if work > row[2]:
-            row[2] = work
+        row[1] += raw
+        row[2] += calls
+        if ns > row[3]:
+            row[3] = ns
         if task is app.control_task:
-            if tick_work >= 0:
+            if cur_raw >= 0:
                 ticks += 1
-                tick_total += tick_work
-                if tick_work > tick_max:
-                    tick_max = tick_work
-            tick_work = work
-        elif tick_work >= 0 and name not in WORLD_TASKS:
-            tick_work += work
+                tick_raw += cur_raw
+                tick_calls += cur_calls
+                ns = cur_raw * 1000 - cur_calls * overhead
+                if ns > tick_max:
+                    tick_max = ns
+            cur_raw = raw
+            cur_calls = calls
+        elif cur_raw >= 0 and name not in WORLD_TASKS:
+            cur_raw += raw
+            cur_calls += calls
         steps += 1
+        if board.clock.now >= report_at:
+            print("at %d" % board.clock.now)
+            report_at += 3600000
         if steps % SAMPLE_EVERY == 0:
             gc.collect()
             held = gc.mem_alloc()
@@ -182,14 +196,15 @@ def probe(size):
     gc.collect()
     report = {
         "virtual_ms": board.clock.now,
-        "overhead_us": overhead,
+        "overhead_ns": overhead,
         "booted": booted,
         "high": high,
         "end": gc.mem_alloc(),
         "heap": gc.mem_alloc() + gc.mem_free(),
         "control_ticks": ticks,
-        "tick_total_us": tick_total,
-        "tick_max_us": tick_max,
-        "tasks": [[n, r[0], r[1], r[2]] for n, r in sorted(stats.items())],
+        "tick_raw_us": tick_raw,
+        "tick_calls": tick_calls,
+        "tick_max_ns": tick_max,
+        "tasks": [[n, r[0], r[1], r[2], r[3]] for n, r in sorted(stats.items())],
     }
     print("probe " + json.dumps(report))

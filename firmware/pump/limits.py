@@ -2,7 +2,9 @@
 
 Delivered insulin is binned per minute in a preallocated ring of 1440 bins;
 running sums for the last 60 and 1440 minutes are kept up to date in O(1) per
-pulse and per minute, so checking a request never scans history.
+pulse and per minute, so checking a request never scans history. The ring is
+24 arrays of one hour each: a 64 KB heap on a microcontroller need not find
+one free 2.9 KB block for it (nor a same-sized temporary to fill it from).
 """
 
 from array import array
@@ -10,18 +12,21 @@ from array import array
 from pump.compat import const
 
 _BINS = const(1440)
-_HOUR = const(60)
+_HOUR = const(60)  # minutes per hour, and bins per chunk of the ring
 
 
 class RollingTotals:
     def __init__(self):
-        self.bins = array("H", bytes(2 * _BINS))  # mU per minute; <= 65535 even at max bolus speed
+        zero = bytes(2 * _HOUR)  # one small temporary fills every chunk
+        # bin i (a minute) is chunks[i // 60][i % 60]: mU; <= 65535 even at max bolus speed
+        self.chunks = [array("H", zero) for _ in range(_BINS // _HOUR)]
         self.index = 0
         self.hour = 0  # mU in the last 60 minutes
         self.day = 0  # mU in the last 1440 minutes
 
     def add(self, mu):
-        self.bins[self.index] += mu
+        i = self.index
+        self.chunks[i // _HOUR][i % _HOUR] += mu
         self.hour += mu
         self.day += mu
 
@@ -32,25 +37,29 @@ class RollingTotals:
         60 minutes from now: never earlier than it really would); the rest of the
         day goes into the bins just older than an hour (the newest it can be), so
         every unit leaves the windows no sooner than it would have without the reboot."""
-        bins = self.bins
+        chunks = self.chunks
         i = self.index
-        bins[i] = hour
+        chunks[i // _HOUR][i % _HOUR] = hour
         rest = day - hour
         age = _HOUR
         while rest > 0 and age < _BINS:
-            chunk = rest if rest < 60000 else 60000
-            bins[(i + _BINS - age) % _BINS] = chunk
-            rest -= chunk
+            part = rest if rest < 60000 else 60000
+            j = (i + _BINS - age) % _BINS
+            chunks[j // _HOUR][j % _HOUR] = part
+            rest -= part
             age += 1
         self.hour = hour
         self.day = day - rest
 
     def next_minute(self):
-        bins = self.bins
-        self.hour -= bins[(self.index + _BINS + 1 - _HOUR) % _BINS]
-        self.index = (self.index + 1) % _BINS
-        self.day -= bins[self.index]
-        bins[self.index] = 0
+        chunks = self.chunks
+        j = (self.index + _BINS + 1 - _HOUR) % _BINS
+        self.hour -= chunks[j // _HOUR][j % _HOUR]
+        i = (self.index + 1) % _BINS
+        self.index = i
+        chunk = chunks[i // _HOUR]
+        self.day -= chunk[i % _HOUR]
+        chunk[i % _HOUR] = 0
 
 
 def check_bolus(settings, totals, amount):

@@ -8,12 +8,16 @@ out as the Unix port writes them (raw bytes: the UART adds no CR), followed by o
 - app: the application's modules and objects (what a real board would hold too);
 - hw: the emulated hardware's (plant model, virtual clock: silicon on a real board);
 - scenario: the parsed scenario (the emulated world's script);
-- end: everything still held when the run ends.
+- high: the most held during the run (sampled after a collection every SAMPLE_STEPS
+  scheduler steps, in the clock's wait: a collection changes nothing the firmware sees);
+- end: everything still held when the run ends; total: the heap's size.
 """
 
 import gc
 import json
 import sys
+
+SAMPLE_STEPS = 5000  # a collection costs about 1M instructions at 64 KB
 
 
 def _read_exactly(stream, size):
@@ -52,6 +56,7 @@ def main(size):
     parsed = _held()
     out = getattr(sys.stdout, "buffer", sys.stdout)  # raw: the log's bytes as on the Unix port
     board = EmuBoard(scenario, out, 0)
+    high = _sample_high_water(board.clock)
     hw_objects = _held()
     first_boot = []
     boot = runner.boot
@@ -69,9 +74,29 @@ def main(size):
         runner.boot = boot
     booted = first_boot[0]
     end = _held()
+    peak = max(high[0], booted, end) - start
     app_held = (app_modules - start) + (booted - hw_objects)
     hw_held = (hw_modules - app_modules) + (hw_objects - parsed)
+    total = gc.mem_alloc() + gc.mem_free()
     out.write(
-        "mcu heap app=%d hw=%d scenario=%d end=%d total=%d\n"
-        % (app_held, hw_held, parsed - hw_modules, end - start, gc.mem_alloc() + gc.mem_free())
+        "mcu heap app=%d hw=%d scenario=%d high=%d end=%d total=%d\n"
+        % (app_held, hw_held, parsed - hw_modules, peak, end - start, total)
     )
+
+
+def _sample_high_water(clock):
+    """Wrap ``clock.wait_until`` (once per scheduler step) to sample the heap held."""
+    high = [0, 0]  # most held, steps since the last sample
+    wait_until = clock.wait_until
+
+    def sampled_wait_until(ticks):
+        high[1] += 1
+        if high[1] >= SAMPLE_STEPS:
+            high[1] = 0
+            held = _held()
+            if held > high[0]:
+                high[0] = held
+        wait_until(ticks)
+
+    clock.wait_until = sampled_wait_until
+    return high

@@ -1,0 +1,197 @@
+"""`make bench-mcu`: the firmware on the emulated Cortex-M3, measured by QEMU's instruction count.
+
+    python tools/bench_mcu.py [--scenario S] [--long-scenario L] [--no-heap-search]
+
+1. Instructions per control tick of the firmware alone, over SCENARIO (default: the default
+   day): tools/mcu_tickprobe.py runs ON the board (MicroPython qemu port, MPS2-AN385, firmware
+   frozen in flash) under `qemu-system-arm -icount shift=0`, where 1 instruction = 1 ns of the
+   board's clock, and times every scheduler step with time.ticks_us (1 us = 1000 instructions;
+   the same figures on a loaded and an idle host). Emulated hardware (plant model, virtual
+   clock, flash store) is timed apart and taken out, with the timing wrapper's own cost; the
+   emulated world's "scenario" task is not firmware. A control tick is a control-task step plus
+   the firmware's other steps until the next one. Prints mean and worst per task and the line
+   `control tick instructions: mean N, max M`.
+2. Heap: held after boot by the app and by the emulated hardware, and the high-water mark, from
+   the 72 h run (LONG, default scenarios/three_days.json) at the smallest heap found.
+3. The smallest heap (4 KB steps) that completes LONG: bisection over heap builds (cached in
+   build/mcu/) on its first SEARCH_HOURS, then the whole run at that heap, 4 KB more each time
+   it fails. This is long: the board runs 50 to 200 times faster than real time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pumpctl.errors import PumpctlError
+from pumpctl.mcu.build import Builder, parse_heap
+from pumpctl.mcu.qemu import Board, BoardError
+from pumpctl.mcu.run import run_scenario
+
+REPO = Path(__file__).resolve().parent.parent
+PROBE = Path(__file__).resolve().parent / "mcu_tickprobe.py"
+PROBE_HEAP = "140K"  # the probe script is compiled on the board: room for it
+TARGET_KB = 64
+STEP_KB = 4
+SEARCH_KB = (32, 140)
+SEARCH_HOURS = 6
+US = 1000  # instructions per us of the board's clock (-icount shift=0)
+
+
+def log(message: str) -> None:
+    print(f"bench-mcu: {message}", file=sys.stderr, flush=True)
+
+
+def tick_probe(builder: Builder, raw: dict) -> dict:
+    """Run the probe on the board through ``raw``; its report (see mcu_tickprobe.py)."""
+    image = builder.image(parse_heap(PROBE_HEAP))
+    payload = json.dumps(raw).encode()
+    code = PROBE.read_text() + f"\nprobe({len(payload)})\n"
+    lines: list[str] = []
+    partial = [b""]
+
+    def sink(data: bytes) -> None:
+        chunks = (partial[0] + data).split(b"\n")
+        partial[0] = chunks.pop()
+        for line in chunks:
+            text = line.decode().strip()
+            if text.startswith("at "):
+                hours = int(text.split()[1]) // 3600000
+                log(f"tick probe: {hours} h virtual")
+            elif text:
+                lines.append(text)
+
+    with Board(image) as board:
+        board.enter_raw_repl()
+        board.exec_streaming(code, sink, stdin=payload)
+    for line in lines:
+        if line.startswith("probe "):
+            return json.loads(line[len("probe ") :])
+    raise BoardError("the tick probe printed no report:\n" + "\n".join(lines[-10:]))
+
+
+def prefix(raw: dict, hours: int) -> dict:
+    """The first ``hours`` of a scenario (later actions dropped)."""
+
+    def at_ms(text: str) -> int:
+        parts = [int(p) for p in text.split(":")] + [0]
+        return ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000
+
+    limit = hours * 3600000
+    actions = [a for a in raw.get("actions", []) if at_ms(a["at"]) < limit]
+    return dict(raw, duration=f"{hours}:00", actions=actions)
+
+
+def completes(builder: Builder, raw: dict, heap_kb: int) -> dict | None:
+    """The board's heap report when ``raw`` runs to its end with ``heap_kb`` KB, else None."""
+    started = time.perf_counter()
+    try:
+        run = run_scenario(raw, heap_kb * 1024, builder)
+    except BoardError as e:
+        log(f"{heap_kb} KB, {raw['duration']} h: fails ({str(e).splitlines()[-1]})")
+        return None
+    wall = time.perf_counter() - started
+    last = run.events.decode().splitlines()[-1].split(" ")
+    ok = len(last) > 1 and last[1] == "end"
+    log(f"{heap_kb} KB, {raw['duration']} h: {'completes' if ok else 'ends early'} ({wall:.0f} s)")
+    return run.heap if ok else None
+
+
+def smallest_heap(builder: Builder, raw: dict, hours: int) -> tuple[int | None, dict]:
+    """Smallest heap (KB, multiple of STEP_KB) completing ``raw``, and that run's heap report."""
+    short = prefix(raw, hours)
+    lo, hi = SEARCH_KB
+    if completes(builder, short, hi) is None:
+        return None, {}
+    while hi - lo > STEP_KB:  # invariant: hi completes, lo does not (or is the floor)
+        mid = (lo + hi) // 2 // STEP_KB * STEP_KB
+        if completes(builder, short, mid) is not None:
+            hi = mid
+        else:
+            lo = mid
+    heap = hi
+    while heap <= SEARCH_KB[1]:
+        report = completes(builder, raw, heap)
+        if report is not None:
+            return heap, report
+        heap += STEP_KB  # the long run can need more than its prefix (fragmentation)
+    return None, {}
+
+
+def kilo(n: float) -> str:
+    return f"{n / 1024:.1f} KB"
+
+
+def print_ticks(report: dict, name: str, wall: float) -> None:
+    hours = report["virtual_ms"] / 3600000
+    print(
+        f"Cortex-M3 (MicroPython qemu port, MPS2-AN385, firmware frozen in flash), "
+        f"QEMU -icount shift=0: {name}, {hours:g} h virtual in {wall:.0f} s"
+    )
+    print(
+        f"  firmware instructions per step (emulated hardware taken out; timer resolution "
+        f"{US} instructions; timing wrapper {report['overhead_ns']} per hardware call)"
+    )
+    overhead = report["overhead_ns"]
+    print(f"  {'task':<12} {'runs':>9} {'mean':>9} {'max':>9}")
+    for task, runs, raw_us, calls, worst in report["tasks"]:
+        mean = (raw_us * US - calls * overhead) / runs if runs else 0
+        world = "  (emulated world, not firmware)" if task == "scenario" else ""
+        print(f"  {task:<12} {runs:>9} {mean:>9.0f} {worst:>9}{world}")
+    ticks = report["control_ticks"]
+    total = report["tick_raw_us"] * US - report["tick_calls"] * overhead
+    mean = total / ticks if ticks else 0
+    print(f"  {ticks} control ticks (a control step and the other firmware steps until the next)")
+    print(f"control tick instructions: mean {mean:.0f}, max {report['tick_max_ns']}")
+
+
+def print_heap(heap_kb: int | None, report: dict, name: str) -> None:
+    if heap_kb is None:
+        print(f"smallest heap completing {name}: none up to {SEARCH_KB[1]} KB")
+        return
+    print(
+        f"smallest heap completing {name}: {heap_kb} KB"
+        f" (target {TARGET_KB} KB: {heap_kb / TARGET_KB:.2f}x)"
+    )
+    if report:
+        print(
+            f"  at {heap_kb} KB: held after boot by the app {kilo(report['app'])}, by the emulated"
+            f" hardware {kilo(report['hw'])}, by the scenario {kilo(report['scenario'])};"
+            f" high-water {kilo(report['high'])}; at the end {kilo(report['end'])}"
+            f" (of {kilo(report['total'])} usable)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", type=Path, default=REPO / "scenarios" / "default.json")
+    parser.add_argument(
+        "--long-scenario", type=Path, default=REPO / "scenarios" / "three_days.json"
+    )
+    parser.add_argument("--search-hours", type=int, default=SEARCH_HOURS)
+    parser.add_argument(
+        "--no-heap-search", action="store_true", help="only the instruction figures"
+    )
+    args = parser.parse_args(argv)
+    try:
+        builder = Builder(log=log)
+        raw = json.loads(args.scenario.read_text())
+        started = time.perf_counter()
+        report = tick_probe(builder, raw)
+        print_ticks(report, args.scenario.name, time.perf_counter() - started)
+        sys.stdout.flush()
+        if not args.no_heap_search:
+            long_raw = json.loads(args.long_scenario.read_text())
+            heap, heap_report = smallest_heap(builder, long_raw, args.search_hours)
+            print_heap(heap, heap_report, args.long_scenario.name)
+    except PumpctlError as e:
+        print(f"bench-mcu: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
