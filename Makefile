@@ -7,7 +7,7 @@ SCENARIO ?= scenarios/default.json
 BOARD ?= emu
 
 .PHONY: upy-tests run test golden lint bench bench-flash detect-bench fuzz clean venv typecheck build bench-memory \
-	mcu
+	mcu bench-mcu
 
 venv: $(STAMP)
 
@@ -72,6 +72,12 @@ build: $(STAMP)
 # MCU_HEAP=64K for another heap. Needs gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm.
 mcu: $(STAMP)
 	$(BIN)/python tools/mcu.py $(if $(MCU_HEAP),--heap $(MCU_HEAP))
+
+# Instructions per control tick on the emulated Cortex-M3 (QEMU icount) over the default day, and
+# the smallest heap for the 72 h run; long (the board runs 50-200x real time).
+# BENCH_MCU_ARGS=--no-heap-search for the instruction figures only.
+bench-mcu: $(STAMP)
+	$(BIN)/python tools/bench_mcu.py $(BENCH_MCU_ARGS)
 
 clean:
 	rm -rf $(VENV) build .hypothesis
