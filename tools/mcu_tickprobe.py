@@ -22,7 +22,7 @@ from boards.emu.scenario import Scenario
 ticks_us = time.ticks_us
 ticks_diff = time.ticks_diff
 HW = [0, 0]  # us inside emulated-hardware calls, number of such calls
-ARITY = {"wait_until": 1, "retract": 1, "set": 1, "readinto": 1, "write": 1, "tone": 2}
+ARITY = {"wait_until": 1, "retract": 1, "set": 1, "readinto": 1, "write": 1, "tone": 2, "watch": 2}
 FLASH_ARITY = {"read": 1, "write_atomic": 3, "write_at": 3, "remove": 1, "exists": 1}
 WORLD_TASKS = ("scenario",)
 SAMPLE_EVERY = 5000  # steps between heap samples (a collection, outside the timed steps)
