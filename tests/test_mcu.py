@@ -6,12 +6,16 @@ runs about a hundred times faster than real time. The whole day and the 72 h run
 `make bench-mcu`.
 """
 
+import json
 import os
+import sys
 
 import pytest
 from emu import run_subprocess, scenario
 from hypothesis import given, settings
 from mcu import builder, run_on_mcu
+from pumpctl import cli
+from pumpctl.mcu import toolchain
 from strategies import programs
 
 OCCLUSION = scenario(
@@ -97,8 +101,6 @@ def test_generated_scenarios_are_byte_identical_on_three_targets(tmp_path_factor
 
 def _frozen_paths(b, **options):
     """What firmware/manifest.py freezes, read with the pinned MicroPython's own manifest tool."""
-    import sys
-
     from pumpctl.mcu.build import MANIFEST
 
     tools = str(b.source.root / "tools")
@@ -119,3 +121,24 @@ def test_manifest_freezes_the_firmware_for_a_real_port(board_builder):
     assert "boards/drivers/_native.py" not in real and "main.py" not in real
     emu = _frozen_paths(board_builder, emu=True)
     assert "boards/emu/mcurun.py" in emu and set(real) < set(emu)
+
+
+def test_pumpctl_run_mcu_gives_the_summary_and_the_unix_ports_events(tmp_path, capsys):
+    builder()  # skip (or fail when required) without the toolchain
+    path = tmp_path / "occlusion.json"
+    path.write_text(json.dumps(OCCLUSION))
+    events = tmp_path / "events.txt"
+    assert cli.main(["run", str(path), "--mcu", "--heap", "64K", "--events", str(events)]) == 0
+    out = capsys.readouterr().out
+    assert "on MicroPython qemu port, Cortex-M3 (MPS2-AN385), 64K heap, frozen" in out
+    assert "ALARM occlusion raised" in out
+    assert events.read_bytes() == run_subprocess(OCCLUSION, tmp_path, cpython=False)
+
+
+def test_pumpctl_run_mcu_without_the_toolchain_names_the_packages(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(toolchain, "missing_packages", lambda: ["qemu-system-arm"])
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(OCCLUSION))
+    assert cli.main(["run", str(path), "--mcu"]) == 1
+    err = capsys.readouterr().err
+    assert "qemu-system-arm" in err and "apt-get install" in err and "Traceback" not in err

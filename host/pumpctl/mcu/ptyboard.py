@@ -22,8 +22,7 @@ import time
 from pumpctl.errors import PumpctlError
 
 from .build import Image
-from .qemu import MACHINE, RAW_PROMPT, ROMFS_ADDR
-from .toolchain import QEMU
+from .qemu import RAW_PROMPT, qemu_command
 
 PTY_LINE = re.compile(rb"char device redirected to (/dev/pts/\d+)")
 START_PUMP = b"from boards.emu.qemu import serve\nserve()\n"
@@ -31,16 +30,8 @@ START_TIMEOUT_S = 60.0
 
 
 def qemu_pty_command(image: Image) -> list[str]:
-    return [
-        QEMU,
-        "-machine", MACHINE,
-        "-display", "none",
-        "-monitor", "none",
-        "-serial", "pty",  # the UART on a pty, in real time (no -icount)
-        "-semihosting",
-        "-kernel", str(image.elf),
-        "-device", f"loader,file={image.romfs},addr={ROMFS_ADDR:#x},force-raw=on",
-    ]  # fmt: skip
+    """The UART on a pty, in real time (no -icount)."""
+    return qemu_command(image, serial="pty", count_instructions=False)
 
 
 def _raw(fd: int) -> None:

@@ -29,18 +29,17 @@ class BoardError(PumpctlError):
     """The emulated board did not answer, or the code run on it raised."""
 
 
-def qemu_command(image: Image) -> list[str]:
-    return [
-        QEMU,
-        "-machine", MACHINE,
-        "-display", "none",
-        "-monitor", "none",
-        "-serial", "stdio",  # the UART on our pipes; no mux, so Ctrl-A reaches the board
-        "-semihosting",
-        "-icount", "shift=0",
-        "-kernel", str(image.elf),
-        "-device", f"loader,file={image.romfs},addr={ROMFS_ADDR:#x},force-raw=on",
-    ]  # fmt: skip
+def qemu_command(image: Image, serial: str = "stdio", count_instructions: bool = True) -> list[str]:
+    """qemu-system-arm booting ``image``; the UART on ``serial`` ("stdio": our pipes, no mux, so
+    Ctrl-A reaches the board; "pty": a pseudo-terminal). ``count_instructions``: the board's
+    clock counts instructions (-icount shift=0), else it follows the host's (real time)."""
+    cmd = [QEMU, "-machine", MACHINE, "-display", "none", "-monitor", "none"]
+    cmd += ["-serial", serial, "-semihosting"]
+    if count_instructions:
+        cmd += ["-icount", "shift=0"]
+    cmd += ["-kernel", str(image.elf)]
+    cmd += ["-device", f"loader,file={image.romfs},addr={ROMFS_ADDR:#x},force-raw=on"]
+    return cmd
 
 
 class Board:
