@@ -1,68 +1,60 @@
 """make patient-bench: the glucose cost of line faults on the 30 virtual patients.
 
+    python tools/patient_bench.py [--seeds N] [--patients A,B] [--plot FILE]
+                                  [--workers W | --scheduler tcp://HOST:PORT]
+                                  [--results FILE] [--tabulate]
+
 Prints the three-way table (this firmware / a commercial-latency occlusion alarm / no
 detection until the next set change), the cohort's baseline day, and the validation lines
-against Klonoff et al. 2024 and Sherr et al. 2014. Tasks run in a process pool, one
-patient-fault-seed run per task (docs/patients.md).
+against Klonoff et al. 2024 and Sherr et al. 2014 (docs/patients.md). Every
+patient-fault-seed run is one task of a campaign (docs/campaigns.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
-from multiprocessing import Pool
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "host"), str(ROOT / "firmware")]
+sys.path[:0] = [str(ROOT / "firmware"), str(ROOT / "host")]
 
+from pumpctl import campaign_args  # noqa: E402
 from pumpctl.patient import bench  # noqa: E402
 from pumpctl.patient.params import patients  # noqa: E402
 
+REPO_RESULTS = ROOT / "build" / "patient-bench.csv"
+
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Every run is one task of a campaign (docs/campaigns.md): results stream into "
+        "--results, a re-run skips the finished tasks, --tabulate prints from the file alone.")
     ap.add_argument("--seeds", type=int, default=2, help="seeds per patient and fault (2)")
     ap.add_argument("--patients", help="comma-separated names (default: all 30)")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--json", type=Path, default=ROOT / "build" / "patient-bench.json")
-    ap.add_argument("--plot", type=Path, default=ROOT / "build" / "patient-bench.png")
-    ap.add_argument("--report", type=Path, metavar="JSON",
-                    help="print the report of an earlier run's results instead of running")
+    ap.add_argument("--plot", type=Path, default=ROOT / "build" / "patient-bench.png",
+                    help="box plot of hours above 250 and peaks (default build/patient-bench.png)")
+    campaign_args.add_arguments(ap, REPO_RESULTS)
     args = ap.parse_args()
-    if args.report is not None:
-        report(json.loads(args.report.read_text()), args.plot)
-        return 0
     names = args.patients.split(",") if args.patients else None
     for name in names or []:
         if name not in patients():
             ap.error(f"--patients: unknown virtual patient {name!r}")
-    if args.seeds < 1 or args.workers < 1:
-        ap.error("--seeds and --workers must be at least 1")
+    if args.seeds < 1:
+        ap.error(f"--seeds: expected at least 1, got {args.seeds}")
     todo = bench.tasks(args.seeds, names)
     print(f"Patient bench: {len(todo)} tasks ({len(names or patients())} patients, "
           f"{args.seeds} seed(s), faults {', '.join(bench.FAULTS)}; each fault run "
-          f"{bench.HORIZON_H} h past its onset), {args.workers} worker(s)", flush=True)
-    started = time.perf_counter()
-    results = []
-    with Pool(args.workers) as pool:
-        for result in pool.imap_unordered(bench.run_task, todo):
-            results.append(result)
-            done = len(results)
-            elapsed = time.perf_counter() - started
-            sys.stderr.write(f"\r  {done}/{len(todo)} tasks, {elapsed:.0f} s, about "
-                             f"{elapsed / done * (len(todo) - done):.0f} s left   ")
-            sys.stderr.flush()
-    sys.stderr.write("\n")
-    results.sort(key=lambda r: json.dumps(r, sort_keys=True))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
-    report(results, args.plot)
-    print(f"\nResults in {args.json}, plot in {args.plot}; wall time "
-          f"{time.perf_counter() - started:.0f} s")
+          f"{bench.HORIZON_H} h past its onset)", flush=True)
+    t0 = time.perf_counter()
+    res = campaign_args.run_or_collect(args, todo, bench.run_task, "patient-bench")
+    if res is None:
+        return 1
+    report(res.outcomes(), args.plot)
+    print(f"\nbench wall time {time.perf_counter() - t0:.0f} s ({res.ran} tasks run, "
+          f"{res.skipped} taken from {args.results}); plot in {args.plot}")
     return 0
 
 
@@ -81,4 +73,4 @@ def report(results: list[dict], plot: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(campaign_args.guarded(main, "patient-bench"))

@@ -105,17 +105,25 @@ def overnight_task(name: str) -> dict:
     return {"task": "overnight", "patient": name, "suspend_min": start, **morning}
 
 
-def run_task(task: tuple) -> dict:
-    kind, *args = task
-    return {"fault": fault_task, "baseline": baseline_task, "fasting": fasting_task,
-            "overnight": overnight_task}[kind](*args)
+def run_task(task: str, patient: str, fault: str = "", seed: int = 0) -> dict:
+    """One campaign task (docs/campaigns.md): parameters in, a JSON outcome out."""
+    if task == "fault":
+        return fault_task(patient, fault, seed)
+    if task == "baseline":
+        return baseline_task(patient, seed)
+    if task == "fasting":
+        return fasting_task(patient)
+    return overnight_task(patient)
 
 
-def tasks(seeds: int, names: list[str] | None = None) -> list[tuple]:
+def tasks(seeds: int, names: list[str] | None = None) -> list[dict]:
+    """Every task of the bench, one patient-fault-seed run per fault task."""
     names = names or list(patients())
-    out: list[tuple] = [("fasting", n) for n in names] + [("overnight", n) for n in names]
-    out += [("baseline", n, s) for n in names for s in range(1, seeds + 1)]
-    out += [("fault", n, k, s) for n in names for k in FAULTS for s in range(1, seeds + 1)]
+    out = [{"task": t, "patient": n} for t in ("fasting", "overnight") for n in names]
+    out += [{"task": "baseline", "patient": n, "seed": s}
+            for n in names for s in range(1, seeds + 1)]
+    out += [{"task": "fault", "patient": n, "fault": k, "seed": s}
+            for n in names for k in FAULTS for s in range(1, seeds + 1)]
     return out
 
 
