@@ -142,3 +142,24 @@ def test_pumpctl_run_mcu_without_the_toolchain_names_the_packages(tmp_path, caps
     assert cli.main(["run", str(path), "--mcu"]) == 1
     err = capsys.readouterr().err
     assert "qemu-system-arm" in err and "apt-get install" in err and "Traceback" not in err
+
+
+def test_no_source_and_no_network_is_a_clear_error(tmp_path, monkeypatch):
+    from pumpctl.mcu import source
+    from pumpctl.mcu.source import SourceError
+
+    monkeypatch.delenv("MICROPY_SRC", raising=False)
+    monkeypatch.setattr(source, "find_snapshot", lambda repo: None)
+    monkeypatch.setattr(source, "ARCHIVE_URL", "http://127.0.0.1:9/micropython.tar.gz")
+    with pytest.raises(SourceError) as e:
+        source.locate(tmp_path, tmp_path / "cache")
+    assert source.COMMIT in str(e.value) and "MICROPY_SRC" in str(e.value)
+
+
+def test_micropy_src_must_be_a_micropython_tree(tmp_path, monkeypatch):
+    from pumpctl.mcu import source
+    from pumpctl.mcu.source import SourceError
+
+    monkeypatch.setenv("MICROPY_SRC", str(tmp_path))
+    with pytest.raises(SourceError, match="not a MicroPython tree"):
+        source.locate(tmp_path, tmp_path / "cache")
