@@ -105,7 +105,10 @@ class Builder:
         self.cache = cache
         self.log = log or (lambda message: None)
         toolchain.require()
-        self.source = source_mod.locate(REPO, cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        with open(cache / ".lock", "w") as lock:  # parallel test workers unpack once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.source = source_mod.locate(REPO, cache)
         self.out = cache / self.source.key
 
     def image(self, heap: int = DEFAULT_HEAP) -> Image:
