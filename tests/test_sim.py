@@ -95,3 +95,17 @@ def test_a_fork_at_the_onset_runs_as_a_run_from_the_start():
     forked = sim.fork("firmware")
     assert forked.run().to_bytes() == straight
     assert sim.fork("none").run().to_bytes() != straight
+
+
+def test_cosim_presses_the_pump_button():
+    """The simulated user's hand: two short presses select 1.0 U, a long press confirms."""
+    from boards.emu.cosim import CoSim
+
+    sim = CoSim({"format": "pumpscenario/1", "seed": 3, "duration": "1:00",
+                 "basal_u_per_h": [[0, 1.0]]})
+    sim.handle("run 60000")
+    sim.handle('do {"press": [300, 300, 1500]}')
+    reply = sim.handle("run 120000")
+    assert "button state=confirmed amount=1000" in reply
+    assert "bolus state=ended id=1 delivered=1000" in reply
+    assert sim.handle("do {").startswith("! ")  # a bad request is an error reply, not a crash

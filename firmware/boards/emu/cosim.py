@@ -106,7 +106,7 @@ class CoSim:
         for action in actions:
             if action.kind == "press":  # the user's hand on the pump's button, from now
                 start = self.board.clock.now + action.at
-                self.board.button.intervals.append((start, start + action.data))
+                self.board.button.press(start, start + action.data)
             else:
                 self.driver.apply(now, action)
 
