@@ -23,7 +23,7 @@ from pumpctl.patient.params import patient, patients
 from pumpctl.patient.sim import DETECTIONS, Config, Simulation, fault_outcomes
 from pumpctl.patient.spec import Fault, default_meals
 
-HORIZON_H = 12
+HORIZON_H = 8
 SET_LIFE_MIN = 72 * 60
 FAULTS = ("occlusion", "disconnect", "leak")
 FAULT_NAMES = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": "leak 50%"}
@@ -118,12 +118,12 @@ def run_task(task: str, patient: str, fault: str = "", seed: int = 0) -> dict:
 
 def tasks(seeds: int, names: list[str] | None = None) -> list[dict]:
     """Every task of the bench, one patient-fault-seed run per fault task."""
-    names = names or list(patients())
-    out = [{"task": t, "patient": n} for t in ("fasting", "overnight") for n in names]
-    out += [{"task": "baseline", "patient": n, "seed": s}
-            for n in names for s in range(1, seeds + 1)]
-    out += [{"task": "fault", "patient": n, "fault": k, "seed": s}
-            for n in names for k in FAULTS for s in range(1, seeds + 1)]
+    out: list[dict] = []
+    for n in names or list(patients()):  # patient by patient: a cut run covers whole patients
+        out += [{"task": "fault", "patient": n, "fault": k, "seed": s}
+                for s in range(1, seeds + 1) for k in FAULTS]
+        out += [{"task": "baseline", "patient": n, "seed": s} for s in range(1, seeds + 1)]
+        out += [{"task": t, "patient": n} for t in ("fasting", "overnight")]
     return out
 
 
