@@ -1,9 +1,9 @@
 """`make patient-bench`: what each line fault costs the 30 virtual patients in glucose.
 
 Tasks (each one independent, seeded, run in a process pool):
-- fault: one patient, one fault, one seed. The day starts at midnight at the patient's
-  fasting steady state with three meals; the fault starts at a random minute of that day and
-  the three detection arms fork at its onset (pumpctl.patient.sim): this firmware, a
+- fault: one patient, one fault, one seed. The fault starts at a random minute of the day;
+  the run starts 2 h before it at the patient's steady state, with the day's three meals; the
+  three detection arms fork at its onset (pumpctl.patient.sim): this firmware, a
   commercial occlusion alarm after 3 U pushed, no detection. Every arm runs HORIZON_H
   hours past the onset; the set is changed anyway at a random point of its 3-day life.
 - baseline: one patient, one seed, one day with meals and no fault (TIR, hypos).
@@ -24,6 +24,7 @@ from pumpctl.patient.sim import DETECTIONS, Config, Simulation, fault_outcomes
 from pumpctl.patient.spec import Fault, default_meals
 
 HORIZON_H = 8
+WARMUP_MIN = 120  # the run starts 2 h before the onset, the patient at steady state
 SET_LIFE_MIN = 72 * 60
 FAULTS = ("occlusion", "disconnect", "leak")
 FAULT_NAMES = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": "leak 50%"}
@@ -46,12 +47,14 @@ def task_rng(*key: object) -> random.Random:
 
 def fault_task(name: str, kind: str, seed: int) -> dict:
     rng = task_rng("fault", name, kind, seed)
-    onset = rng.randrange(1440)
-    set_change = onset + rng.randrange(1, SET_LIFE_MIN)
+    onset_tod = rng.randrange(1440)
+    set_change = WARMUP_MIN + rng.randrange(1, SET_LIFE_MIN)
     sim_seed = rng.randrange(2**32)
+    onset = WARMUP_MIN
     minutes = onset + HORIZON_H * 60
-    config = Config(patient(name), minutes, default_meals(minutes), [Fault(kind, onset)],
-                    seed=sim_seed)
+    start = (onset_tod - WARMUP_MIN) % 1440
+    config = Config(patient(name), minutes, default_meals(minutes, start), [Fault(kind, onset)],
+                    seed=sim_seed, start_tod=start)
     sim = Simulation(config)
     sim.advance(onset)
     arms = {}
@@ -64,7 +67,7 @@ def fault_task(name: str, kind: str, seed: int) -> dict:
             "fixed_min": None if out.fixed_min is None else out.fixed_min - onset,
         }
     sim.link.close()
-    return {"task": "fault", "patient": name, "fault": kind, "seed": seed, "onset": onset,
+    return {"task": "fault", "patient": name, "fault": kind, "seed": seed, "onset": onset_tod,
             "arms": arms}
 
 
@@ -100,7 +103,8 @@ def overnight_task(name: str) -> dict:
         ("suspend", [(start, {"command": "suspend"}),
                      (start + SHERR_SUSPEND_MIN, {"command": "resume"})]),
     ):
-        config = Config(patient(name), SHERR_MORNING_MIN + 1, [], seed=seed, commands=commands)
+        config = Config(patient(name), SHERR_MORNING_MIN + 1, [], seed=seed, commands=commands,
+                        detection="none", start_tod=21 * 60)
         morning[label] = Simulation(config).run().glucose[SHERR_MORNING_MIN]
     return {"task": "overnight", "patient": name, "suspend_min": start, **morning}
 

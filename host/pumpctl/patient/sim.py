@@ -46,6 +46,7 @@ class Config:
     set_change_min: int | None = None  # when the set is changed anyway (arms without alarms)
     interpreter: str = "inprocess"
     commands: list[tuple[int, dict]] = field(default_factory=list)  # (minute, pump command)
+    start_tod: int = 0  # minute of the day the run starts at (the patient at steady state)
 
 
 @dataclass

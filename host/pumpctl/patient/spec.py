@@ -90,14 +90,16 @@ def _inside(minute: int, minutes: int, where: str) -> None:
                         f"(it ends at {format_time(minutes)})")
 
 
-def default_meals(minutes: int) -> list[Meal]:
+def default_meals(minutes: int, start_tod: int = 0) -> list[Meal]:
+    """The default meals of a run of ``minutes`` that starts at minute ``start_tod`` of the
+    day (run minutes, in time order)."""
     out = []
-    for day in range(minutes // 1440 + 1):
+    for day in range(minutes // 1440 + 2):
         for at, carbs in DEFAULT_MEALS:
-            minute = day * 1440 + parse_time(at, "meal")
-            if minute < minutes:
+            minute = day * 1440 + parse_time(at, "meal") - start_tod
+            if 0 <= minute < minutes:
                 out.append(Meal(minute, carbs))
-    return out
+    return sorted(out, key=lambda m: m.at_min)
 
 
 def load_meals(path: Path, minutes: int) -> tuple[list[Meal], int]:

@@ -33,6 +33,7 @@ def scenario(config: Config) -> dict:
         "name": f"sim {p.name}",
         "seed": config.seed % 2**32,
         "duration": f"{hours}:00",
+        "start_time": f"{config.start_tod // 60}:{config.start_tod % 60:02d}",
         "connector_fitted": False,  # an infusion set at the site: the disconnect is unseen
         "settings": {"pulse_u": 0.05, "max_bolus_u": 25, "max_u_per_h": 30,
                      "max_u_per_day": 200, "max_basal_u_per_h": 5},
