@@ -109,3 +109,12 @@ def test_cosim_presses_the_pump_button():
     assert "button state=confirmed amount=1000" in reply
     assert "bolus state=ended id=1 delivered=1000" in reply
     assert sim.handle("do {").startswith("! ")  # a bad request is an error reply, not a crash
+
+
+def test_default_meals_follow_the_time_of_day_the_run_starts_at():
+    from pumpctl.patient.spec import default_meals
+
+    assert [(m.at_min, m.carbs_g) for m in default_meals(1440)] == [(420, 45), (720, 70),
+                                                                     (1080, 80)]
+    # a run from 17:00 for 16 h: dinner at 18:00, next day's breakfast at 07:00
+    assert [(m.at_min, m.carbs_g) for m in default_meals(960, 17 * 60)] == [(60, 80), (840, 45)]
