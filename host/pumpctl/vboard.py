@@ -188,18 +188,35 @@ class Endpoint:
 
 
 class PtyEndpoint(Endpoint):
-    """The external pseudo-terminal a host tool opens like a USB serial port."""
+    """The external pseudo-terminal a host tool opens like a USB serial port.
+
+    Output the host has not read yet waits in a backlog (a board waits for a slow
+    USB host); past ``MAX_CLIENT_BACKLOG`` with nobody reading, the oldest is lost,
+    as on a USB CDC port with no host."""
 
     def __init__(self):
         self.master, self._slave = pty.openpty()  # holding the slave: no EIO between clients
         _set_raw(self._slave, isig=False)
         os.set_blocking(self.master, False)
         self.path = os.ttyname(self._slave)
+        self.backlog = bytearray()
 
     def write(self, data: bytes) -> None:
-        # Nobody reading: output is lost, as on a USB CDC port with no host.
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self.master, data)
+        self.backlog += data
+        if len(self.backlog) > MAX_CLIENT_BACKLOG:
+            del self.backlog[: len(self.backlog) - MAX_CLIENT_BACKLOG]
+        self.flush()
+
+    def flush(self) -> None:
+        while self.backlog:
+            try:
+                n = os.write(self.master, self.backlog)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.backlog.clear()
+                return
+            del self.backlog[:n]
 
     def close(self) -> None:
         for fd in (self.master, self._slave):
@@ -262,7 +279,7 @@ class VBoard:
         self.cooker = LineCooker()
         self.resets = 0
         self.running = False
-        self.pty_paused = False
+        self.pty_events = selectors.EVENT_READ  # what the selector waits for on the pty
         self.sel.register(self.pty.master, selectors.EVENT_READ, "pty")
         self.sel.register(self.listener, selectors.EVENT_READ, "listen")
 
@@ -452,14 +469,20 @@ class VBoard:
             if self.pending_in and not self.hold_input:
                 events |= selectors.EVENT_WRITE
             self.sel.modify(self.board.master, events, "board")
-        # Back-pressure on the pty: stop reading it while the board is behind.
+        # Back-pressure on the pty: stop reading it while the board is behind; wait for
+        # it to be writable while output is waiting for the host.
         paused = len(self.pending_in) > MAX_PENDING_INPUT
-        if paused != self.pty_paused:
-            if paused:
+        events = (0 if paused else selectors.EVENT_READ) | (
+            selectors.EVENT_WRITE if self.pty.backlog else 0
+        )
+        if events != self.pty_events:
+            if not self.pty_events:
+                self.sel.register(self.pty.master, events, "pty")
+            elif not events:
                 self.sel.unregister(self.pty.master)
             else:
-                self.sel.register(self.pty.master, selectors.EVENT_READ, "pty")
-            self.pty_paused = paused
+                self.sel.modify(self.pty.master, events, "pty")
+            self.pty_events = events
 
     def _dispatch(self, what: str, mask: int) -> None:
         if what == "board":
@@ -468,7 +491,10 @@ class VBoard:
             if mask & selectors.EVENT_READ:
                 self._read_board()
         elif what == "pty":
-            self._read_pty()
+            if mask & selectors.EVENT_WRITE:
+                self.pty.flush()
+            if mask & selectors.EVENT_READ:
+                self._read_pty()
         elif what == "listen":
             self._accept()
         elif what == "client" and self.client is not None:
