@@ -81,8 +81,16 @@ class Comparison:
 
     @property
     def regressions(self) -> list[str]:
-        """Tests that pass on the direct run and do not on the board."""
-        return sorted(self.passed(self.direct) - self.passed(self.board))
+        """Tests that pass on the direct run and fail (or are missing) on the board."""
+        return sorted(
+            t for t in self.passed(self.direct) if self.board.get(t) not in ("pass", "skip")
+        )
+
+    @property
+    def skipped_on_board(self) -> list[str]:
+        """Tests that pass directly and skip themselves on the board: they need what no
+        board's raw REPL has (a script file: ``__file__``, ``sys.path[0]``)."""
+        return sorted(t for t in self.passed(self.direct) if self.board.get(t) == "skip")
 
     @property
     def ok(self) -> bool:
@@ -99,6 +107,11 @@ class Comparison:
             )
         if self.left_out:
             lines.append(f"left out (need unittest): {' '.join(self.left_out)}")
+        if self.skipped_on_board:
+            lines.append(
+                "skip themselves on the board (run from a file directly, from the REPL on "
+                f"a board): {' '.join(self.skipped_on_board)}"
+            )
         extra = sorted(self.passed(self.board) - self.passed(self.direct))
         if extra:
             lines.append(f"pass on the board only: {' '.join(extra)}")

@@ -27,9 +27,10 @@ SILENCE_PERIODS = 5  # a critical task may miss this many periods before the wat
 MIN_SILENCE_MS = 1000
 
 
-def assemble(board, settings, profile, time_of_day_ms=0, uptime_ms=0):
+def assemble(board, settings, profile, time_of_day_ms=0, uptime_ms=0, watch=True):
     """The app on ``board``, not yet booted. ``settings`` and ``profile`` stand in for
-    files never written to the board's storage."""
+    files never written to the board's storage. ``watch`` False: the watchdog watches no
+    task (bench mode, whose clock is not the watchdog's)."""
     store = board.storage()
     settings, profile, problem = load_config(store, settings, profile)
     app = App(
@@ -46,7 +47,9 @@ def assemble(board, settings, profile, time_of_day_ms=0, uptime_ms=0):
             host = HostLink(app, board.link)
         board.event_sink = host.event
         app.hooks.append(host.tick)
-    watch_critical(app, board.watchdog)
+        app.host = host  # pyright: ignore[reportAttributeAccessIssue]  (None until a link)
+    if watch:
+        watch_critical(app, board.watchdog)
     return app
 
 
@@ -59,9 +62,11 @@ def start(app, reason=None):
         app.raise_alarm("journal", board.clock.ticks_ms(), "storage=fat")
 
 
-def serve(app, reason=None):
+def serve(app, reason=None, rebuild=None):
     """Boot ``app`` and run it until the host asks for maintenance (in service, on a
-    board or the vboard): a stray Ctrl-C on the link must not stop delivery."""
+    board or the vboard): a stray Ctrl-C on the link must not stop delivery. A bench
+    session the host asked for (boards/bench.py) runs in between; then ``rebuild()``
+    boots the pump again (as after a reset: RAM state from the journal)."""
     try:
         import micropython
 
@@ -69,12 +74,20 @@ def serve(app, reason=None):
     except (ImportError, AttributeError):  # CPython
         micropython = None
     try:
-        start(app, reason)
-        app.sched.run()  # returns when the host asks for maintenance
+        while True:
+            start(app, reason)
+            app.sched.run()  # returns when the host asks for maintenance or the bench
+            request = app.host.bench_request if app.host is not None else None
+            if request is None or rebuild is None:
+                return app
+            from boards import bench
+
+            bench.run(app.board, request)
+            app = rebuild()
+            reason = "bench_end"
     finally:
         if micropython is not None:
             micropython.kbd_intr(3)
-    return app
 
 
 def watch_critical(app, watchdog):

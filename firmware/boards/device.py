@@ -118,6 +118,4 @@ def run(board=None):
         from boards import make_board as make_this_board
 
         board = make_this_board()
-    app = build(board)
-    boot.serve(app)
-    return app
+    return boot.serve(build(board), rebuild=lambda: build(board))

@@ -100,6 +100,10 @@ class Watchdog:
         ``max_silence_ms`` (a starved task resets the board, like a hung one; SCH-1)."""
         raise NotImplementedError
 
+    def clear(self):
+        """Watch no task any more (another app takes over the board): then every feed feeds."""
+        raise NotImplementedError
+
 
 class Link:
     """Byte link to the host (USB serial shared with the REPL, or a UART).

@@ -57,6 +57,7 @@ class App:
         self.pressure = array("H", bytes(2 * PRESSURE_RING))
         self.pressure_index = 0  # where the next sample goes
         self.hooks = []  # callables(now) run every control tick, after sampling
+        self.host = None  # the host link (pump.hostlink), when a host can be attached
         self.line = LineTask(self)  # occlusion, disconnect, leak, sensor (docs/detection.md)
         self.hooks.append(self.line.tick)
         self.sched = Scheduler(board.clock, self.uptime, self.log, board.watchdog)

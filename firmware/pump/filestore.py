@@ -1,7 +1,7 @@
 """Files on the board's filesystem (littlefs2 on every board and the vboard).
 
 The journal and the settings files reach storage only through this interface
-(read, write_atomic, write_at); the emulator's in-memory FlashStore
+(read, write_atomic, write_at); MemoryStore below (the emulator's flash in scenario runs,
 (boards/emu/board.py) implements the same three methods.
 """
 
@@ -41,3 +41,24 @@ class FileStore:
             f.seek(offset)
             f.write(data)
             f.flush()
+
+
+class MemoryStore:
+    """Files in RAM with the same three methods: the emulated board's flash in scenario runs
+    (kept across its reboots) and the bench-test mode's scratch files (never on flash). A
+    rename is atomic by construction, as it is on littlefs."""
+
+    def __init__(self):
+        self.files = {}
+
+    def read(self, name):
+        return self.files.get(name)
+
+    def write_atomic(self, name, tmp, data):
+        self.files[name] = bytes(data)
+
+    def write_at(self, name, offset, data):
+        old = self.files.get(name, b"")
+        if len(old) < offset:
+            old = old + bytes(offset - len(old))
+        self.files[name] = old[:offset] + bytes(data) + old[offset + len(data) :]

@@ -23,13 +23,13 @@ except ImportError:
 STATUS_MS = const(1000)
 _READ_CHUNK = const(256)
 _MAX_SAMPLES = const(50)  # pressure samples per status frame (5 s at 10 Hz)
-# Commands of the protocol itself (not delivery commands).
-LINK_COMMANDS = ("status", "maintenance", "ping", "telemetry")
+# Commands of the protocol itself (not delivery commands); the bench ones: boards/bench.py.
+LINK_COMMANDS = ("status", "maintenance", "ping", "telemetry", "bench", "samples", "bench_end")
 MIN_STATUS_MS = const(100)
 MAX_STATUS_MS = const(3600000)
 # SEC-1: with a device key, every command that changes delivery or takes the
 # link away needs an authenticated frame; ping and status stay open (read-only).
-AUTH_REQUIRED = commands.NAMES + ("maintenance", "telemetry")
+AUTH_REQUIRED = commands.NAMES + ("maintenance", "telemetry", "bench", "bench_end")
 
 
 class HostLink:
@@ -44,9 +44,11 @@ class HostLink:
         self._sample_index = app.pressure_index  # next ring sample not yet reported
         self._now = 0
         self.maintenance = False
+        self.bench_request = None  # (settings, profile, tod ms, connector fitted): asked for
+        self.feed = None  # the sample feed while this link serves a bench session
 
-    def tick(self, now):
-        self._now = now
+    def poll(self):
+        """Read and answer whatever the link has (the bench clock calls it while it waits)."""
         link = self.link
         n = link.any()
         while n:
@@ -55,6 +57,10 @@ class HostLink:
                 break
             self.dev.feed(self._view[:k])
             n = link.any()
+
+    def tick(self, now):
+        self._now = now
+        self.poll()
         if self.maintenance:
             return
         if self._next_status is None or ticks_diff(now, self._next_status) >= 0:
@@ -116,6 +122,7 @@ class HostLink:
             "sample_ms": CONTROL_MS,
             "connector": (1 if connector.closed() else 0) if connector.fitted else -1,
             "alarms": alarms,
+            "bench": 1 if self.feed is not None else 0,  # bench-test mode: the sensor is a trace
         }
 
     def handle(self, name, args):
@@ -138,6 +145,8 @@ class HostLink:
         if name == "maintenance":
             self.enter_maintenance()
             return True, ""
+        if name in ("bench", "samples", "bench_end"):
+            return self.bench(name, args)
         try:
             cmd = commands.parse(name, args, "args")
         except InputError as e:
@@ -146,6 +155,29 @@ class HostLink:
         if reason is None and name == "bolus":
             return True, "confirm_on_pump"  # offered: the user confirms with the long press
         return reason is None, reason or ""
+
+    def bench(self, name, args):
+        """Bench-test mode (boards/bench.py): ``bench`` asks for it, ``samples`` feed it,
+        ``bench_end`` ends it. Only with a device key: the key proves who asks."""
+        if name == "bench":
+            if self.dev.reader.auth is None:
+                return False, "bench mode needs a device key (SEC-1): provision one first"
+            if self.feed is not None:
+                return False, "already in bench mode"
+            try:
+                self.bench_request = _bench_setup(args)
+            except InputError as e:
+                return False, str(e)
+            self.app.log.emit("bench", "state=requested")
+            self.enter_maintenance()  # delivery stops, and stays stopped after the bench
+            self.dev.enabled = True
+            return True, ""
+        if self.feed is None:
+            return False, "not in bench mode"
+        if name == "bench_end":
+            self.feed.end_ms = self._now  # the bench clock stops here
+            return True, ""
+        return self.feed.push(args.get("s"), args.get("end_ms"))
 
     def enter_maintenance(self):
         """Suspend delivery safely, go quiet, stop the scheduler after this tick."""
@@ -158,3 +190,17 @@ class HostLink:
 
 def _hex(data):
     return "".join("%02x" % b for b in data)
+
+
+def _bench_setup(args):
+    """(settings, profile, time of day ms, connector fitted) of a ``bench`` command."""
+    from pump.basal import BasalProfile
+    from pump.settings import Settings
+    from pump.units import to_int
+
+    settings = Settings(args.get("settings", {}), "args.settings")
+    profile = BasalProfile.parse(
+        args.get("basal_u_per_h"), settings.max_basal, "args.basal_u_per_h"
+    )
+    tod = to_int(args.get("start_ms", 0), "args.start_ms", 0, 86399999)
+    return settings, profile, tod, args.get("connector_fitted") is True

@@ -46,7 +46,10 @@ class BoardSpec:
 
 
 # What every board imports: the entry point, board selection, the HAL, the boot path, the app.
-COMMON_FILES = ("main.py", "boards/__init__.py", "boards/hal.py", "boards/boot.py", "pump/*.py")
+COMMON_FILES = (
+    "main.py", "boards/__init__.py", "boards/hal.py", "boards/boot.py", "boards/bench.py",
+    "pump/*.py",
+)  # fmt: skip
 DRIVERS = "drivers/*.py"  # the shared drivers (the emulated board's watchdog gate is one)
 BOARDS = {
     "emu": BoardSpec("emu", "x64", ("emu/*.py", DRIVERS), 4096, 8),  # the relay buffers any amount

@@ -167,6 +167,13 @@ class BoardProcess:
             pass
         return False
 
+    def at_repl(self) -> bool:
+        """True while the Unix port's REPL reads its input (it clears ISIG then)."""
+        try:
+            return not termios.tcgetattr(self.master)[3] & termios.ISIG
+        except termios.error:
+            return False
+
     def interrupt(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.proc.pid, signal.SIGINT)
@@ -395,6 +402,10 @@ class VBoard:
     def _flush_input(self) -> None:
         if self.board is None or self.hold_input or not self.pending_in:
             return
+        if b"\r\n" in self.pending_in and self.board.at_repl():
+            # The Unix port's REPL turns every LF it reads into CR, so a CR LF in pasted
+            # source would end two lines; a board's REPL reads it as one line end.
+            self.pending_in[:] = self.pending_in.replace(b"\r\n", b"\n")
         try:
             n = os.write(self.board.master, self.pending_in)
         except (BlockingIOError, InterruptedError):

@@ -39,6 +39,11 @@ class GatedWatchdog(hal.Watchdog):
         self._tasks.append(task)
         self._limits.append(max_silence_ms)
 
+    def clear(self):
+        """Watch no task any more: the next app on the board (bench mode) watches its own."""
+        self._tasks = []
+        self._limits = []
+
     def stale(self):
         """The first watched task silent past its limit, or None if all are alive."""
         now = self._ticks_ms()

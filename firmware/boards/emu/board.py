@@ -6,6 +6,8 @@ application: the firmware sees only driver calls, as on a real board.
 
 import sys
 
+from pump.filestore import MemoryStore
+
 from boards import hal
 from boards.drivers.watchdog import GatedWatchdog
 from boards.emu import plantparams
@@ -177,8 +179,7 @@ class EmuWatchdog(GatedWatchdog):
     def restart(self):
         """A board reset: the counter restarts and the watch list is lost with the RAM."""
         self.counter.fed = self.counter.clock.now
-        self._tasks = []
-        self._limits = []
+        self.clear()
 
 
 class NullLink(hal.Link):
@@ -196,26 +197,7 @@ class NullLink(hal.Link):
         return len(data)
 
 
-class FlashStore:
-    """The emulated board's flash for scenario runs: files kept in memory across reboots.
-
-    Same interface as pump.filestore.FileStore; a rename is atomic by construction,
-    as it is on littlefs. (The vboard uses a real littlefs2 image instead.)"""
-
-    def __init__(self):
-        self.files = {}
-
-    def read(self, name):
-        return self.files.get(name)
-
-    def write_atomic(self, name, tmp, data):
-        self.files[name] = bytes(data)
-
-    def write_at(self, name, offset, data):
-        old = self.files.get(name, b"")
-        if len(old) < offset:
-            old = old + bytes(offset - len(old))
-        self.files[name] = old[:offset] + bytes(data) + old[offset + len(data) :]
+FlashStore = MemoryStore  # the emulated board's flash for scenario runs (the vboard: littlefs2)
 
 
 class EmuBoard(hal.Board):

@@ -82,8 +82,12 @@ def serve(cfg):
 def run_world(board, scenario, actions, reason=None):
     """The app on an emulated ``board`` in service, through the one boot path; the
     scenario's timed actions (faults, presses, commands) play in real time."""
-    app = boot.assemble(board, scenario.settings, scenario.profile, scenario.start_tod)
     driver = ScenarioDriver(board, actions)
-    driver.app = app
-    app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
-    return boot.serve(app, reason)
+
+    def build():
+        app = boot.assemble(board, scenario.settings, scenario.profile, scenario.start_tod)
+        driver.app = app
+        app.sched.add(Task("scenario", 1000, driver.tick, budget_ms=50))
+        return app
+
+    return boot.serve(build(), reason, build)
