@@ -68,6 +68,9 @@ def report(results: list[dict], plot: Path) -> None:
     print(bench.render_baseline(results))
     print()
     print(bench.render_validation(results))
+    print("\nThe same on the patient model alone (the pump's basal straight into the depot, "
+          "none while interrupted; all 30 patients):")
+    print(bench.render_validation(bench.model_only_validation()))
     plot.parent.mkdir(parents=True, exist_ok=True)
     bench.plot(rows, plot)
 

@@ -19,6 +19,7 @@ import statistics
 from dataclasses import dataclass
 
 from pumpctl.patient import metrics
+from pumpctl.patient.model import PatientModel
 from pumpctl.patient.params import patient, patients
 from pumpctl.patient.sim import DETECTIONS, Config, Simulation, fault_outcomes
 from pumpctl.patient.spec import Fault, default_meals
@@ -107,6 +108,35 @@ def overnight_task(name: str) -> dict:
                         detection="none", start_tod=21 * 60)
         morning[label] = Simulation(config).run().glucose[SHERR_MORNING_MIN]
     return {"task": "overnight", "patient": name, "suspend_min": start, **morning}
+
+
+def model_only_validation() -> list[dict]:
+    """The fasting and overnight tasks on the patient model alone, for all 30 in seconds: the
+    insulin the pump would give (its basal, none while interrupted) straight into the depot.
+    A cross-check of the co-simulated figures (the same shapes without the pump's pulses)."""
+    out = []
+    for name, p in patients().items():
+        basal = p.basal_u_per_h / 60
+        model = PatientModel(p)
+        g = [model.glucose]
+        for minute in range(FASTING_ONSET_MIN + FASTING_H * 60):
+            model.step(0.0, basal if minute < FASTING_ONSET_MIN else 0.0)
+            g.append(model.glucose)
+        after = g[FASTING_ONSET_MIN:]
+        out.append({"task": "fasting", "patient": name, "g0": after[0], "g60": after[60],
+                    "g240": after[240],
+                    "h300": next((i / 60 for i, v in enumerate(after) if v >= 300), None),
+                    "h400": next((i / 60 for i, v in enumerate(after) if v >= 400), None)})
+        start = SHERR_SUSPEND_AFTER_MIN + task_rng("overnight", name).randrange(SHERR_SPREAD_MIN)
+        morning = {}
+        for label, cut in (("control", False), ("suspend", True)):
+            model = PatientModel(p)
+            for minute in range(SHERR_MORNING_MIN):
+                off = cut and start <= minute < start + SHERR_SUSPEND_MIN
+                model.step(0.0, 0.0 if off else basal)
+            morning[label] = model.glucose
+        out.append({"task": "overnight", "patient": name, "suspend_min": start, **morning})
+    return out
 
 
 def run_task(task: str, patient: str, fault: str = "", seed: int = 0) -> dict:
