@@ -92,6 +92,7 @@ class Simulation:
         self.pushed = 0
         self.pushed_at_onset = 0
         self.offered = False
+        self.last_cgm = 0.0
         self.commercial_armed = False
         self.minute = 0
         self.glucose = [self.patient.glucose]
