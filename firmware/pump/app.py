@@ -11,7 +11,7 @@ from array import array
 
 from pump.alarms import JOURNAL_BITS, Alarms
 from pump.button import IDLE, ButtonBolus
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.delivery import Delivery
 from pump.events import EventLog
 from pump.feedback import Feedback
@@ -127,6 +127,7 @@ class App:
 
     # -- tasks ------------------------------------------------------------------
 
+    @micropython.native
     def control(self, now):
         board = self.board
         i = self.pressure_index

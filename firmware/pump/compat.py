@@ -1,8 +1,26 @@
-"""The few names that differ between MicroPython and CPython."""
+"""The few names that differ between MicroPython and CPython.
+
+``micropython`` is the real module on MicroPython and a stand-in under CPython, so a
+module can say ``from pump.compat import micropython`` and decorate its hot functions
+with ``@micropython.native``: MicroPython's compiler acts on the decorator by its name
+(native machine code, the same Python semantics); under CPython it returns the function.
+``@micropython.viper`` changes the semantics (machine-word ints): a viper function needs
+a plain-Python twin and the equality test in tests/test_twins.py.
+"""
 
 try:
+    import micropython  # noqa: F401  (re-exported: the decorators' namespace)
     from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
 
     def const(value):
         return value
+
+    class micropython:  # noqa: N801  (stands in for the module)
+        @staticmethod
+        def native(fn):
+            return fn
+
+        @staticmethod
+        def viper(fn):
+            return fn

@@ -14,7 +14,7 @@ Boluses are separate pulse trains (see bolus.py): a bolus never changes basal.
 """
 
 from pump.bolus import EXTENDED, NORMAL, Bolus
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.limits import RollingTotals, check_bolus, check_rate
 from pump.settings import save_profile
 from pump.ticks import ticks_diff
@@ -74,6 +74,7 @@ class Delivery:
         self._check_reservoir()  # an empty reservoir at boot must alarm before anything runs
         self._retarget(now)
 
+    @micropython.native
     def settle(self, now):
         """Integrate the basal rate and run the bolus train up to ``now``; deliver what is due."""
         dt = ((now - self._last + _HALF) & _MASK) - _HALF  # ticks_diff, inlined: every tick

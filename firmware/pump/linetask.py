@@ -29,7 +29,7 @@ fault is still there). Connector and sensor faults are visible and clear by
 themselves.
 """
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.linewatch import LineWatch
 from pump.sensorcheck import FAULT_NAMES, OK
 from pump.ticks import ticks_diff
@@ -93,6 +93,7 @@ class LineTask:
             self._given = given
         return n
 
+    @micropython.native
     def tick(self, now):
         """One control tick: this tick's sample and the last tick's pulses to the detectors,
         then the alarms. Most ticks see no pulse, no fault and no change: the checks for

@@ -8,7 +8,7 @@ more than its deadline after it was due is a miss, and whole periods it fell
 behind are skipped (counted, not run twice). Both are logged as events.
 """
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.ticks import ticks_add, ticks_diff
 
 _MASK = const(0x3FFFFFFF)
@@ -71,6 +71,7 @@ class Scheduler:
                 best_due = task.due
         return best
 
+    @micropython.native
     def step(self):
         """Wait for the earliest due task and run it once.
 

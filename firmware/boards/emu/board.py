@@ -6,6 +6,7 @@ application: the firmware sees only driver calls, as on a real board.
 
 import sys
 
+from pump.compat import micropython
 from pump.filestore import MemoryStore
 
 from boards import hal
@@ -69,6 +70,7 @@ class EmuButton(hal.Button):
         self.intervals.append((start_ms, end_ms))
         self._change = 0  # re-read the level at the next tick
 
+    @micropython.native
     def pressed(self):
         now = self.clock.now
         if now < self._change:  # read every control tick: most ticks are between edges
@@ -92,8 +94,10 @@ class EmuConnector(hal.Connector):
         self.is_closed = True
         self.plant = plant  # a disconnect at the quick release opens the switch too
 
+    @micropython.native
     def closed(self):
-        if self.plant is not None and not self.plant.connector_closed():
+        plant = self.plant
+        if plant is not None and plant.connector_open:  # read every control tick
             return False
         return self.is_closed
 

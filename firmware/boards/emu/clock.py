@@ -9,7 +9,7 @@ multiplied by ``speed``.
 
 import time
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.ticks import TICKS_MASK
 
 from boards import hal
@@ -48,9 +48,11 @@ class VirtualClock(hal.Clock):
         self.watchdog = None  # the emulated watchdog counter registers itself here
         self._wall0 = _wall_ms()
 
+    @micropython.native
     def ticks_ms(self):
         return (self.start + self.now) & TICKS_MASK
 
+    @micropython.native
     def wait_until(self, ticks):
         now = self.now
         # ticks_diff(ticks, self.ticks_ms()), inlined: the scheduler calls this every step
