@@ -52,6 +52,27 @@ def inner(interpreter: list[str], scenario: Path, grid: Path | None = None) -> d
     return {k: float(v) for k, v in (item.split("=") for item in proc.stdout.split())}
 
 
+DEFAULT_DAY = REPO / "scenarios" / "default.json"
+DAY_S = 24 * 3600
+DAY_TARGET = 30000
+
+
+def default_day_s() -> float:
+    """Wall seconds of the whole `make run` day on the Unix port (start-up included),
+    the best of two runs: other work on the machine only ever adds time."""
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        subprocess.run(
+            [micropython_binary(), "main.py", "--events", "/dev/null", str(DEFAULT_DAY)],
+            cwd=FIRMWARE,
+            check=True,
+            capture_output=True,
+        )
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def main() -> int:
     scen, grid = replay_inputs()
     print("Emulation speed: 72 h virtual, 10 Hz control task; bare = same task table, empty bodies")
@@ -76,6 +97,11 @@ def main() -> int:
         )
         if mpy is None:
             mpy = r
+    day_s = default_day_s()
+    print(
+        f"{'default day (make run), Unix port':<40}{'':>12}{day_s:>12.2f}{'':>8}{'':>8}"
+        f"{DAY_S / day_s:>13,.0f}x   (target >= {DAY_TARGET:,}x; whole process)"
+    )
     print()
     print("Memory (MicroPython Unix port, trace replay):")
     print(f"  scheduler steps in 72 h           {int(mpy['ticks']):,}")
