@@ -68,6 +68,11 @@ def main() -> int:
     print(tables(plan, plan.split(res.outcomes())))
     print(f"\nbench wall time {time.perf_counter() - t0:.0f} s ({res.ran} tasks run, "
           f"{res.skipped} taken from {args.results})")
+    cost: dict[str, list[float]] = {}
+    for t, r in zip(plan.tasks(), res.results, strict=True):
+        cost.setdefault(t["part"], []).append(r.cpu_s)
+    print("CPU per task on the workers: " + ", ".join(
+        f"{part} {len(c)} x {sum(c) / len(c):.1f} s" for part, c in cost.items()))
     return 0
 
 

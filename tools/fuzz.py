@@ -106,16 +106,16 @@ def plan(nodes: list[str], scale: float, seed: int) -> list[dict]:
     return tasks
 
 
-def report(tasks: list[dict], outcomes: list[dict], seconds: list[float]) -> tuple[str, int]:
+def report(tasks: list[dict], outcomes: list[dict], cpu: list[float]) -> tuple[str, int]:
     """The table per property and each failure with its shrunk example; (text, failures)."""
     rows: dict[str, list] = {}
-    for t, o, s in zip(tasks, outcomes, seconds, strict=True):
+    for t, o, s in zip(tasks, outcomes, cpu, strict=True):
         r = rows.setdefault(t["node"], [BUDGETS[t["kind"]].unit, 0, 0, 0, 0.0])
         r[1] += 1
         r[2] += o["examples"]
         r[3] += o["failed"]
         r[4] += s
-    head = ["property", "unit", "shards", "run", "failed shards", "core s"]
+    head = ["property", "unit", "shards", "run", "failed shards", "CPU s"]
     body = [[node.removeprefix("tests/"), u, str(n), f"{ex:,}", str(f), f"{sec:.0f}"]
             for node, (u, n, ex, f, sec) in rows.items()]
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
@@ -151,11 +151,11 @@ def main() -> int:
         return 1
     outcomes = res.outcomes()
     merged = sum(fuzzshard.merge_into(o["db"], DATABASE) for o in outcomes)
-    text, failed = report(tasks, outcomes, [r.seconds for r in res.results])
+    text, failed = report(tasks, outcomes, [r.cpu_s for r in res.results])
     print(text)
     print(f"\n{len(tasks)} shards ({res.ran} run now, {res.skipped} from {args.results}); "
           f"{merged} new examples merged into {DATABASE.relative_to(ROOT)}; wall time "
-          f"{res.wall_s:.0f} s")
+          f"{res.wall_s:.0f} s, {campaign_args.cost(res):.0f} CPU s on the workers")
     return 1 if failed else 0
 
 

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import resource
 import socket
 import sys
 import time
@@ -40,7 +41,8 @@ from typing import Any
 
 from pumpctl.errors import PumpctlError
 
-COLUMNS = ["key", "task", "params", "status", "outcome", "seconds", "worker", "code", "error"]
+COLUMNS = ["key", "task", "params", "status", "outcome", "seconds", "cpu_s", "worker", "code",
+           "error"]
 CONNECT_TIMEOUT_S = 10
 SOURCE_DIRS = ("firmware", "host/pumpctl")
 
@@ -58,8 +60,9 @@ class TaskResult:
     status: str  # "ok", "failed" or "missing" (not in the results file)
     outcome: Any = None
     error: str = ""
-    seconds: float = 0.0
-    worker: str = ""
+    seconds: float = 0.0  # wall time on the worker
+    cpu_s: float = 0.0  # CPU time of the task and the processes it ran (a shared machine's
+    worker: str = ""    # wall time says little: this is what sizes a campaign)
     code: str = ""
 
 
@@ -143,7 +146,8 @@ def _result(key: str, params: dict, row: dict | None) -> TaskResult:
         return TaskResult(key, params, "missing")
     outcome = json.loads(row["outcome"]) if row["outcome"] else None
     return TaskResult(key, params, row["status"], outcome, row["error"],
-                      float(row["seconds"] or 0), row["worker"], row["code"])
+                      float(row["seconds"] or 0), float(row["cpu_s"] or 0), row["worker"],
+                      row["code"])
 
 
 class _Writer:
@@ -180,13 +184,20 @@ def _drop_torn_tail(path: Path) -> None:
 
 def _run_task(fn: Callable, params: dict) -> tuple:
     """Runs on a worker: never raises, so one bad task cannot stop the campaign."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     try:
         outcome = json.dumps(fn(**params), sort_keys=True, separators=(",", ":"))
         status, error = "ok", ""
     except Exception:  # noqa: BLE001  recorded with its traceback, reported at the end
         outcome, status, error = "", "failed", traceback.format_exc()
-    return status, outcome, error, time.perf_counter() - t0, _worker_name()
+    return status, outcome, error, time.perf_counter() - t0, _cpu() - c0, _worker_name()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of the child processes it has waited for."""
+    me = resource.getrusage(resource.RUSAGE_SELF)  # one thread per worker: the task's own
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _worker_name() -> str:
@@ -385,11 +396,13 @@ def _run(client: Any, todo: dict[str, dict], fn: Callable, path: Path, label: st
         for fut in as_completed(futures):
             k = futures[fut]
             try:
-                status, outcome, error, secs, worker = fut.result()
+                status, outcome, error, secs, cpu, worker = fut.result()
             except Exception as e:  # noqa: BLE001  the task's worker died too often, say
-                status, outcome, error, secs, worker = "failed", "", _dask_error(e), 0.0, ""
+                status, outcome, error, secs, cpu, worker = ("failed", "", _dask_error(e), 0.0,
+                                                             0.0, "")
             params = json.dumps(todo[k], sort_keys=True, separators=(",", ":"))
-            writer.write([k, name, params, status, outcome, f"{secs:.3f}", worker, code, error])
+            writer.write([k, name, params, status, outcome, f"{secs:.3f}", f"{cpu:.3f}", worker,
+                          code, error])
             bar.step(status == "ok")
             fut.release()
     finally:

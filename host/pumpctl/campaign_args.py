@@ -62,12 +62,20 @@ def run_or_collect(args: argparse.Namespace, tasks: Sequence[dict], fn: Callable
     else:
         res = run_campaign(tasks, fn, args.results, workers=args.workers,
                            scheduler=args.scheduler, label=label, progress=args.progress)
+        if res.ran and args.progress:
+            sys.stderr.write(f"{label}: {res.ran} tasks run in {res.wall_s:.0f} s wall; "
+                             f"{cost(res):.0f} CPU s on the workers for all {len(tasks)}\n")
     if res.failed:
         res.report_failures()
         sys.stderr.write(f"\n{label}: {len(res.failed)} of {len(tasks)} tasks failed (above, "
                          f"and in {args.results}); the others are kept: fix and run again\n")
         return None
     return res
+
+
+def cost(res: CampaignResults) -> float:
+    """CPU seconds the workers spent on every task of the campaign (from the results file)."""
+    return sum(r.cpu_s for r in res.results)
 
 
 def guarded(main: Callable[[], int], prog: str) -> int:
