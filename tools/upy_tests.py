@@ -123,11 +123,13 @@ class Comparison:
 
 
 class BoardProcess:
-    """``pumpctl vboard`` (or ``--mcu``) in the background; ``pty`` is its serial port."""
+    """``pumpctl vboard`` (or ``--mcu``: ``repl`` leaves it at its REPL, else the pump
+    runs) in the background; ``pty`` is its serial port."""
 
-    def __init__(self, mcu: bool, work: Path):
+    def __init__(self, mcu: bool, work: Path, repl: bool = False):
         argv = [sys.executable, "-m", "pumpctl.cli", "vboard"]
-        argv += ["--mcu"] if mcu else ["--flash", str(work / "blank.img")]
+        argv += (["--mcu", "--repl"] if repl else ["--mcu"]) if mcu else [
+            "--flash", str(work / "blank.img")]  # fmt: skip
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
             env=dict(os.environ, PYTHONUNBUFFERED="1"), text=True,
@@ -162,7 +164,7 @@ def compare(
 ) -> Comparison:
     """Run ``files`` directly and on a board; the two result sets."""
     direct = run_tests(tests_dir, "unix", files, work / "direct")
-    board = None if port else BoardProcess(mcu, work)
+    board = None if port else BoardProcess(mcu, work, repl=True)  # the tests need the REPL
     try:
         target = "port:" + (port or board.pty)  # type: ignore[union-attr]
         on_board = run_tests(tests_dir, target, files, work / "board")
