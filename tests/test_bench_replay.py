@@ -26,7 +26,7 @@ def pumpctl(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def keyed_board(tmp_path_factory):
     work = tmp_path_factory.mktemp("bench")
-    board = VBoardProcess(work / "flash.img", "--speed", "20")
+    board = VBoardProcess(work / "flash.img")  # real time: a slow host is not an idle one
     link = Link.open(board.url)
     try:
         assert Flasher(link, BOARDS["emu"].chunk, key=KEY).run(build("emu")).confirmed

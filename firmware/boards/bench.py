@@ -32,7 +32,7 @@ GRID_MS = const(100)  # one sample per control tick (boards/emu/tracefile.GRID_M
 OPEN_BIT = const(0x8000)  # in a sample: the connector switch reads open
 CAPACITY = const(512)  # samples held ahead of the bench clock (51 s)
 MAX_PUSH = const(100)  # samples per command
-IDLE_MS = const(10000)  # no sample for this long (board time): the host is gone
+IDLE_MS = const(30000)  # no sample for this long (board time): the host is gone
 POLL_MS = const(5)
 
 
