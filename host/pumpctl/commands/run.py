@@ -103,6 +103,12 @@ def run_on_mcu(args: argparse.Namespace, duration_ms: int) -> tuple[str, str, fl
     wall = time.perf_counter() - started
     if progress is not None:
         sys.stderr.write("\n")
+    h = result.heap
+    if h:
+        sys.stderr.write(
+            f"mcu: heap held after boot: app {h['app']:,} B, emulated hardware {h['hw']:,} B,"
+            f" scenario {h['scenario']:,} B; high-water {h['high']:,} B of {h['total']:,} B\n"
+        )
     return result.events.decode(), result.label, wall
 
 
