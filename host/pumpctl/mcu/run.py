@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .build import Builder, heap_label
 from .qemu import Board
@@ -85,7 +84,3 @@ def run_scenario(
 
 def _log(message: str) -> None:
     sys.stderr.write(f"mcu: {message}\n")
-
-
-def load_raw(path: Path) -> dict:
-    return json.loads(path.read_text())
