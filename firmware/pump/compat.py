@@ -9,7 +9,7 @@ a plain-Python twin and the equality test in tests/test_twins.py.
 """
 
 try:
-    import micropython  # noqa: F401  (re-exported: the decorators' namespace)
+    import micropython  # noqa: F401  # pyright: ignore[reportAssignmentType]
     from micropython import const  # pyright: ignore[reportAssignmentType]
 except ImportError:  # CPython
 
