@@ -37,11 +37,21 @@ KINDS = {
     "temp_lost": MEDIUM,
     "reservoir_low": LOW,
     "journal": HIGH,
+    # glucose (BG-1, pump/glucose.py): an urgent low holds insulin like any high alarm
+    "bg_urgent_low": HIGH,
+    "bg_low": MEDIUM,
+    "cgm_stale": MEDIUM,
+    "bg_high": LOW,
+    # reminders (REM-1, pump/reminders.py)
+    "set_change": LOW,
+    "reservoir_time": LOW,
+    "bg_check": LOW,
 }
 # bit positions of the standing-alarm mask kept in the journal (append only: it is on flash)
 JOURNAL_BITS = (
     "occlusion", "disconnect", "sensor", "reservoir_empty", "battery_empty", "watchdog",
     "settings", "battery_low", "limit", "reconnect", "reservoir_low", "journal", "temp_lost",
+    "bg_low", "bg_urgent_low", "bg_high", "cgm_stale", "set_change", "reservoir_time", "bg_check",
 )  # fmt: skip
 
 

@@ -18,6 +18,8 @@ from pump.feedback import Feedback
 from pump.journal import Corrupt
 from pump.linetask import LineTask
 from pump.sched import Scheduler, Task
+from pump.therapy import ALARM_KINDS as THERAPY_ALARMS
+from pump.therapy import Therapy
 from pump.uptime import Uptime
 from pump.version import VERSION
 
@@ -29,7 +31,10 @@ _BATTERY_HYSTERESIS_MV = const(50)
 # alarm tone per priority index (none, low, medium, high): frequency Hz, ms
 _ALARM_TONES = ((0, 0), (800, 100), (1200, 200), (2000, 400))
 # alarms whose cause the firmware re-measures by itself after a reboot (reservoir, battery)
-_RECHECKED_AT_BOOT = ("reservoir_empty", "reservoir_low", "battery_low", "battery_empty")
+_RECHECKED_AT_BOOT = (
+    "reservoir_empty", "reservoir_low", "battery_low", "battery_empty",
+) + THERAPY_ALARMS  # glucose and reminders: pump/therapy.py judges them again from its rings
+# fmt: skip
 
 
 class App:
@@ -53,7 +58,8 @@ class App:
         self.alarms = Alarms(self.log)
         self.delivery = Delivery(settings, profile, board.motor, self.alarms, self.log, self.uptime)
         self.feedback = Feedback(board.buzzer, board.led, self.log)
-        self.button = ButtonBolus(settings, self.delivery, self.feedback, self.log)
+        self.therapy = Therapy(self)  # glucose, insulin on board, calculator, reminders
+        self.button = ButtonBolus(settings, self.delivery, self.feedback, self.log, self.therapy)
         self.pressure = array("H", bytes(2 * PRESSURE_RING))
         self.pressure_index = 0  # where the next sample goes
         self.hooks = []  # callables(now) run every control tick, after sampling
@@ -115,6 +121,7 @@ class App:
         if reason == "watchdog":
             self._one_shot_alarm("watchdog", now)
         self.line.resync()
+        self.therapy.recover()
         journal.state.boots += 1
         delivery.journal = journal
         delivery.persist()  # a bolus cut short is now closed on flash too
@@ -143,6 +150,7 @@ class App:
         self.delivery.settle(now)
 
     def supervise(self, now):
+        self.therapy.tick(now)
         alarms = self.alarms
         if alarms.records:  # most seconds: no alarm to escalate or annunciate
             alarms.tick(now)

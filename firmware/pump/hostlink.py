@@ -26,6 +26,7 @@ _MAX_SAMPLES = const(50)  # pressure samples per status frame (5 s at 10 Hz)
 # Commands of the protocol itself (not delivery commands); the bench ones: boards/bench.py.
 LINK_COMMANDS = ("status", "maintenance", "ping", "telemetry", "bench", "samples", "bench_end")
 MIN_STATUS_MS = const(100)
+_BG_SHOWN_S = const(3600)  # a reading older than an hour is not shown as the BG
 MAX_STATUS_MS = const(3600000)
 # SEC-1: with a device key, every command that changes delivery or takes the
 # link away needs an authenticated frame; ping and status stay open (read-only).
@@ -99,6 +100,10 @@ class HostLink:
         self._sample_index = app.pressure_index
         connector = app.board.connector
         auth = self.dev.reader.auth
+        therapy = app.therapy
+        g = therapy.glucose
+        newest = g.latest()
+        curve = therapy.curve
         return {
             "fw": VERSION,
             # SEC-1: hosts sign commands for this boot's nonce ("" = no key, open link).
@@ -123,6 +128,13 @@ class HostLink:
             "connector": (1 if connector.closed() else 0) if connector.fitted else -1,
             "alarms": alarms,
             "bench": 1 if self.feed is not None else 0,  # bench-test mode: the sensor is a trace
+            # glucose and insulin on board (docs/therapy.md)
+            "bg_mgdl": therapy.glucose.latest_mgdl(therapy.now_s, _BG_SHOWN_S),
+            "bg_age_s": therapy.now_s - g.times[newest] if newest >= 0 else -1,
+            "trend": therapy.glucose.trend(),
+            "glucose_unit": app.settings.glucose_unit,
+            "iob_mu": therapy.iob(),
+            "insulin": [curve.dia_min, curve.peak_min, curve.delay_min],
         }
 
     def handle(self, name, args):
@@ -152,7 +164,7 @@ class HostLink:
         except InputError as e:
             return False, str(e)
         reason = commands.execute(self.app, self._now, cmd, "host", confirm_on_pump=True)
-        if reason is None and name == "bolus":
+        if reason is None and (name == "bolus" or name == "wizard"):
             return True, "confirm_on_pump"  # offered: the user confirms with the long press
         return reason is None, reason or ""
 

@@ -108,6 +108,7 @@ class Journal:
         self.state = State()
         self.writes = 0
         self.history_seq = 0
+        self._ring = RecordRing(store, HISTORY_NAME, HISTORY_SLOTS, HISTORY_KINDS)
 
     def load(self):
         """The last committed state, or None on first boot; Corrupt if it cannot be trusted."""
@@ -128,23 +129,47 @@ class Journal:
 
     def note(self, t_min, kind, a=0, b=0):
         """Append one history record (kind from HISTORY_KINDS) to the ring."""
-        seq = self.history_seq
-        self.history_seq += 1
-        body = struct.pack(_HISTORY, seq, t_min, HISTORY_KINDS.index(kind), a, b)
-        slot = body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
-        self.store.write_at(HISTORY_NAME, (seq % HISTORY_SLOTS) * _SLOT, slot)
+        self.history_seq = self._ring.append(self.history_seq, t_min, kind, a, b)
 
     def history(self):
         """Valid history records, oldest first, as (seq, t_min, kind, a, b)."""
-        data = self.store.read(HISTORY_NAME) or b""
+        return self._ring.records()
+
+
+class RecordRing:
+    """A file of ``slots`` fixed-size records written in place, oldest overwritten first.
+
+    Each slot holds (seq, t, kind, a, b) and its own CRC, so a torn slot is simply
+    skipped when read back. ``kinds`` names the kind numbers (append only: on flash)."""
+
+    def __init__(self, store, name, slots, kinds):
+        self.store = store
+        self.name = name
+        self.slots = slots
+        self.kinds = kinds
+
+    def write(self, seq, t, kind, a=0, b=0):
+        """Write record ``seq`` into its slot (rewriting the same seq updates it in place)."""
+        body = struct.pack(_HISTORY, seq, t, self.kinds.index(kind), a, b)
+        slot = body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
+        self.store.write_at(self.name, (seq % self.slots) * _SLOT, slot)
+
+    def append(self, seq, t, kind, a=0, b=0):
+        """Write record ``seq``; returns the next sequence number."""
+        self.write(seq, t, kind, a, b)
+        return seq + 1
+
+    def records(self):
+        """Valid records, oldest first, as (seq, t, kind, a, b)."""
+        data = self.store.read(self.name) or b""
         out = []
         for i in range(len(data) // _SLOT):
             slot = data[i * _SLOT : (i + 1) * _SLOT]
             body = slot[:20]
             if struct.unpack("<I", slot[20:])[0] != crc32(body) & 0xFFFFFFFF:
                 continue  # torn or never written
-            seq, t_min, kind, a, b = struct.unpack(_HISTORY, body)
-            if kind < len(HISTORY_KINDS):
-                out.append((seq, t_min, HISTORY_KINDS[kind], a, b))
+            seq, t, kind, a, b = struct.unpack(_HISTORY, body)
+            if kind < len(self.kinds):
+                out.append((seq, t, self.kinds[kind], a, b))
         out.sort(key=lambda r: r[0])
         return out

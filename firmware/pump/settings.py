@@ -9,11 +9,17 @@ clear answer.
 import json
 from binascii import crc32
 
+from pump.actioncurve import DELAY_RANGE, DIA_RANGE, PEAK_RANGE, PRESETS
 from pump.basal import BasalProfile
+from pump.glucose import UNITS
 from pump.units import InputError, to_int, to_milli
 
+INSULINS = ("rapid", "ultra_rapid", "custom")  # the first two are actioncurve.PRESETS
+
 # (name in files, attribute, default, lo, hi, kind)
-# kind "u": units -> int milli-units; "s": seconds -> int ms; "int": plain int
+# kind "u": units -> int milli-units; "s": seconds -> int ms; "int": plain int;
+# "choice": one of the names in lo; "bool": true/false; "segs": [[start_minute, int], ...]
+# time-of-day segments with values lo..hi; "segs10": the same with one decimal, held x10
 SPEC = (
     ("pulse_u", "pulse", 0.05, 0.025, 0.1, "u"),
     ("reservoir_u", "reservoir", 300, 0, 300, "u"),
@@ -29,6 +35,25 @@ SPEC = (
     ("low_reservoir_h", "low_reservoir_h", 4, 0, 48, "int"),
     ("battery_low_mv", "battery_low_mv", 3500, 2500, 4200, "int"),
     ("battery_empty_mv", "battery_empty_mv", 3300, 2500, 4200, "int"),
+    # glucose, insulin on board, calculator, reminders (docs/therapy.md)
+    ("glucose_unit", "glucose_unit", "mg/dL", UNITS, 0, "choice"),
+    ("bg_low_mgdl", "bg_low", 70, 60, 100, "int"),
+    ("bg_high_mgdl", "bg_high", 250, 120, 400, "int"),
+    ("insulin", "insulin", "rapid", INSULINS, 0, "choice"),
+    ("insulin_dia_min", "dia_min", 360, DIA_RANGE[0], DIA_RANGE[1], "int"),
+    ("insulin_peak_min", "peak_min", 75, PEAK_RANGE[0], PEAK_RANGE[1], "int"),
+    ("insulin_delay_min", "delay_min", 0, DELAY_RANGE[0], DELAY_RANGE[1], "int"),
+    ("iob_counts_basal", "iob_basal", False, 0, 0, "bool"),
+    ("carb_ratio_g_per_u", "carb_ratio", [[0, 10]], 1, 150, "segs10"),
+    ("isf_mgdl_per_u", "isf", [[0, 50]], 5, 400, "segs"),
+    ("target_low_mgdl", "target_low", 100, 70, 180, "int"),
+    ("target_high_mgdl", "target_high", 120, 70, 200, "int"),
+    ("wizard_step_u", "wizard_step", 0.05, 0.025, 1, "u"),
+    ("min_bg_calc_mgdl", "min_bg_calc", 70, 50, 90, "int"),
+    ("wizard_bg_step_mgdl", "bg_step", 10, 1, 50, "int"),
+    ("wizard_carb_step_g", "carb_step", 10, 1, 50, "int"),
+    ("set_change_days", "set_change_days", 3, 2, 3, "int"),
+    ("bg_check_after_bolus_min", "bg_check_min", 0, 0, 360, "int"),  # 0: off
 )
 
 NAMES = tuple([row[0] for row in SPEC])
@@ -53,6 +78,24 @@ class Settings:
     low_reservoir_h: int
     battery_low_mv: int
     battery_empty_mv: int
+    glucose_unit: str
+    bg_low: int
+    bg_high: int
+    insulin: str
+    dia_min: int
+    peak_min: int
+    delay_min: int
+    iob_basal: bool
+    carb_ratio: list
+    isf: list
+    target_low: int
+    target_high: int
+    wizard_step: int
+    min_bg_calc: int
+    bg_step: int
+    carb_step: int
+    set_change_days: int
+    bg_check_min: int
 
     def __init__(self, values=None, where="settings"):
         if values is None:
@@ -70,6 +113,16 @@ class Settings:
                 value = to_milli(raw, field, lo, hi)
             elif kind == "s":
                 value = to_int(raw, field, lo, hi) * 1000
+            elif kind == "choice":
+                if raw not in lo:
+                    raise InputError(field, "expected one of %r, got %r" % (lo, raw))
+                value = raw
+            elif kind == "bool":
+                if raw is not True and raw is not False:
+                    raise InputError(field, "expected true or false")
+                value = raw
+            elif kind in ("segs", "segs10"):
+                value = _segments(raw, field, lo, hi, kind == "segs10")
             else:
                 value = to_int(raw, field, lo, hi)
             self.source[name] = raw
@@ -90,6 +143,46 @@ class Settings:
             raise InputError(where + ".max_bolus_u", "must not exceed max_u_per_h")
         if self.max_hour > self.max_day:
             raise InputError(where + ".max_u_per_h", "must not exceed max_u_per_day")
+        if self.wizard_step % self.pulse:
+            raise InputError(where + ".wizard_step_u", "must be a multiple of pulse_u")
+        if self.target_low > self.target_high:
+            raise InputError(where + ".target_low_mgdl", "must not exceed target_high_mgdl")
+        if self.bg_low >= self.bg_high:
+            raise InputError(where + ".bg_low_mgdl", "must be below bg_high_mgdl")
+        for name, dia, peak in PRESETS:
+            if self.insulin == name:
+                for key, attr, value in (
+                    ("insulin_dia_min", "dia_min", dia),
+                    ("insulin_peak_min", "peak_min", peak),
+                ):
+                    if key in self.source and self.source[key] != value:
+                        raise InputError(
+                            where + "." + key, "set insulin to custom to choose your own"
+                        )
+                    setattr(self, attr, value)
+
+
+def _segments(raw, where, lo, hi, tenths):
+    """[[start_minute, value], ...] (first at minute 0, increasing) -> [[start, int], ...]."""
+    if not isinstance(raw, list) or not raw or len(raw) > 48:
+        raise InputError(where, "expected 1..48 [start_minute, value] pairs")
+    out = []
+    for i, seg in enumerate(raw):
+        here = "%s[%d]" % (where, i)
+        if not isinstance(seg, list) or len(seg) != 2:
+            raise InputError(here, "expected [start_minute, value]")
+        start = to_int(seg[0], here + "[0]", 0, 1439)
+        if (i == 0 and start) or (i and start <= out[-1][0]):
+            raise InputError(here + "[0]", "the first starts at minute 0 and starts increase")
+        if tenths:
+            milli = to_milli(seg[1], here + "[1]", lo, hi)
+            if milli % 100:
+                raise InputError(here + "[1]", "%r has more than 1 decimal" % (seg[1],))
+            value = milli // 100
+        else:
+            value = to_int(seg[1], here + "[1]", lo, hi)
+        out.append([start, value])
+    return out
 
 
 SETTINGS_NAME = "settings.json"

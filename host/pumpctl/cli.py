@@ -8,6 +8,7 @@ import sys
 from pumpctl import __version__
 from pumpctl.commands import campaign as campaign_cmd
 from pumpctl.commands import flash as flash_cmd
+from pumpctl.commands import iob as iob_cmd
 from pumpctl.commands import monitor as monitor_cmd
 from pumpctl.commands import record as record_cmd
 from pumpctl.commands import replay as replay_cmd
@@ -15,11 +16,13 @@ from pumpctl.commands import run as run_cmd
 from pumpctl.commands import sim as sim_cmd
 from pumpctl.commands import trace as trace_cmd
 from pumpctl.commands import vboard as vboard_cmd
+from pumpctl.commands import wizard as wizard_cmd
 from pumpctl.errors import PumpctlError
 
 COMMANDS = (
     run_cmd, sim_cmd, vboard_cmd, flash_cmd, monitor_cmd, replay_cmd, record_cmd, trace_cmd,
     campaign_cmd,
+    iob_cmd, wizard_cmd,
 )
 
 

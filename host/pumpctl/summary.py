@@ -25,6 +25,8 @@ TIMELINE_KINDS = (
     "miss",
     "inject",
     "profile",
+    "bg",
+    "wizard",
 )
 
 
@@ -50,6 +52,8 @@ class Summary:
     wall_s: float = 0.0
     timeline: list[tuple[int, str]] = field(default_factory=list)
     tod_offset_ms: int = 0
+    glucose: dict = field(default_factory=dict)  # readings by source, range, time in range
+    proposals: list[dict] = field(default_factory=list)  # the calculator's, and their outcome
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -87,7 +91,25 @@ def describe(ev: Event) -> str | None:
         return f"(scenario) inject {f.get('kind')}"
     if ev.kind == "profile":
         return f"basal profile replaced ({f.get('segments')} segments)"
+    if ev.kind == "bg" and f.get("src") != "cgm":  # the CGM stream is summed up, not listed
+        return f"BG {f.get('mgdl')} mg/dL ({f.get('src')}), IOB {u(ev.int('iob'))}"
+    if ev.kind == "wizard" and f.get("state") == "proposed":
+        return describe_proposal(ev)
+    if ev.kind == "wizard":
+        return f"calculator proposal {f.get('id')} {f.get('state')}: {u(ev.int('amount'))}"
     return None
+
+
+def describe_proposal(ev: Event) -> str:
+    """A calculator proposal with its parts: food + correction - IOB - rounding - cap."""
+    f = ev.fields
+    bg = f"BG {f['bg']}" if ev.int("bg") else "no BG"
+    if f.get("reason") == "bg_below_min":
+        return f"calculator {f.get('id')}: {bg}, {f.get('carbs')} g: refused, BG below the minimum"
+    text = (f"calculator {f.get('id')}: {bg}, {f.get('carbs')} g: food {u(ev.int('food'))}"
+            f" + correction {u(ev.int('corr'))} - IOB {u(ev.int('iob_used'))}"
+            f" (of {u(ev.int('iob'))} on board) = {u(ev.int('suggested'))}")
+    return text + (" CAPPED at max bolus" if f.get("reason") == "capped_max_bolus" else "")
 
 
 def summarize(events: list[Event], name: str, interpreter: str, wall_s: float) -> Summary:
@@ -131,6 +153,19 @@ def summarize(events: list[Event], name: str, interpreter: str, wall_s: float) -
                         b.update(delivered_mu=ev.int("delivered"), end=ev.fields.get("reason"))
         elif ev.kind == "alarm":
             s.alarms.append({"t_ms": ev.t_ms, **ev.fields})
+        elif ev.kind == "bg":
+            src = ev.fields.get("src", "?")
+            s.glucose.setdefault("readings", {}).setdefault(src, 0)
+            s.glucose["readings"][src] += 1
+            s.glucose.setdefault("mgdl", []).append(ev.int("mgdl"))
+        elif ev.kind == "wizard":
+            if ev.fields.get("state") == "proposed":
+                s.proposals.append({"t_ms": ev.t_ms, **ev.fields})
+            else:
+                for p in s.proposals:
+                    if p["id"] == ev.fields.get("id"):
+                        p["outcome"] = ev.fields.get("state")
+                        p["accepted_mu"] = ev.int("amount") if p["outcome"] == "accepted" else 0
         elif ev.kind == "end":
             s.duration_ms = ev.t_ms
             s.delivered_mu = ev.int("delivered")
@@ -144,6 +179,11 @@ def summarize(events: list[Event], name: str, interpreter: str, wall_s: float) -
             if text:
                 s.timeline.append((ev.t_ms, text))
     s.events = len(events)
+    values = s.glucose.pop("mgdl", [])
+    if values:
+        s.glucose.update(min_mgdl=min(values), max_mgdl=max(values),
+                         mean_mgdl=round(sum(values) / len(values)),
+                         in_range_pct=round(100 * sum(70 <= v <= 180 for v in values) / len(values)))
     s.programmed_basal_mu = float(programmed)
     s.max_basal_error_mu = float(worst)
     return s
@@ -167,6 +207,7 @@ def render(s: Summary) -> str:
         f"  boluses            {len(s.boluses)} requested {u(bolus_prog)},"
         f" delivered {u(s.bolus_mu)}",
         f"  reservoir          {u(s.reservoir_start_mu)} -> {u(s.reservoir_end_mu)}",
+        *render_therapy(s),
         "",
         f"Alarms: {len([a for a in s.alarms if a.get('state') == 'raised']) or 'none'}",
         f"Scheduler: {s.overruns} overruns, {s.misses} missed deadlines",
@@ -174,3 +215,21 @@ def render(s: Summary) -> str:
         + (f" ({s.duration_ms / 1000 / s.wall_s:,.0f}x real time)" if s.wall_s > 0 else ""),
     ]
     return "\n".join(lines)
+
+
+def render_therapy(s: Summary) -> list[str]:
+    """The glucose and calculator lines of the summary (none when the run had neither)."""
+    g = s.glucose
+    if not g and not s.proposals:
+        return []
+    lines = ["", "Glucose and calculator:"]
+    if g:
+        counts = ", ".join(f"{n} {src}" for src, n in sorted(g["readings"].items()))
+        lines.append(f"  readings           {counts}; {g['min_mgdl']}..{g['max_mgdl']} mg/dL,"
+                     f" mean {g['mean_mgdl']}, {g['in_range_pct']} % in 70..180")
+    if s.proposals:
+        accepted = [p for p in s.proposals if p.get("outcome") == "accepted"]
+        given = sum(p["accepted_mu"] for p in accepted)
+        lines.append(f"  proposals          {len(s.proposals)}, {len(accepted)} accepted on the pump"
+                     f" ({u(given)}), {len(s.proposals) - len(accepted)} not given")
+    return lines

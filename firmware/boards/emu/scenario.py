@@ -9,7 +9,7 @@ e.g. ``actions[3].at: expected H:MM[:SS], got '7h'``. See docs/scenarios.md.
 
 import json
 
-from pump import commands
+from pump import commands, glucose
 from pump.basal import BasalProfile
 from pump.settings import Settings
 from pump.units import InputError, to_int
@@ -33,6 +33,14 @@ TOP_KEYS = (
 # fault kinds handled by the board itself; the plant declares its own (plant.FAULTS)
 BOARD_FAULTS = ("stall", "battery", "connector", "reboot")
 MAX_HOLD_MS = 60000
+ACTION_KINDS = ("press", "command", "fault", "bg_mgdl", "bg_mmol", "cgm_mgdl")
+_ACTION_KEYS = {
+    "press": ("at", "press", "gap_ms"),
+    "command": ("at", "command", "args"),
+    "bg_mgdl": ("at", "bg_mgdl", "source"),
+    "bg_mmol": ("at", "bg_mmol", "source"),
+    "cgm_mgdl": ("at", "cgm_mgdl", "every_min"),
+}
 
 
 def parse_time(text, where):
@@ -113,16 +121,21 @@ class Scenario:
         return [row[2] for row in order]
 
     def _action(self, item, at, where, plant_faults):
-        kinds = [k for k in ("press", "command", "fault") if k in item]
+        kinds = [k for k in ACTION_KINDS if k in item]
         if len(kinds) != 1:
-            raise InputError(where, "needs exactly one of 'press', 'command', 'fault'")
+            raise InputError(where, "needs exactly one of %s" % ", ".join(ACTION_KINDS))
         kind = kinds[0]
-        allowed = {"press": ("at", "press", "gap_ms"), "command": ("at", "command", "args")}
         for key in sorted(item):
-            if kind != "fault" and key not in allowed[kind]:
+            if kind != "fault" and key not in _ACTION_KEYS[kind]:
                 raise InputError(where + "." + str(key), "unknown key for a %s action" % kind)
         if kind == "press":
             return self._presses(item, at, where)
+        if kind in ("bg_mgdl", "bg_mmol"):
+            mgdl = glucose.parse_one(item[kind], kind[3:], where + "." + kind)
+            source = glucose.parse_source(item.get("source", "finger"), where + ".source")
+            return [Action(at, "command", ("bg", mgdl, source))]
+        if kind == "cgm_mgdl":
+            return self._cgm(item, at, where)
         if kind == "command":
             return [Action(at, "command", commands.parse(item["command"], item.get("args"), where))]
         fault = item["fault"]
@@ -130,6 +143,21 @@ class Scenario:
             known = ", ".join(BOARD_FAULTS + tuple(plant_faults))
             raise InputError(where + ".fault", "unknown fault %r (known: %s)" % (fault, known))
         return [Action(at, fault, self._fault_args(fault, item, where))]
+
+    def _cgm(self, item, at, where):
+        """A CGM stream: one reading every ``every_min`` (default 5) from ``at`` on."""
+        values = item["cgm_mgdl"]
+        if not isinstance(values, list) or not values:
+            raise InputError(where + ".cgm_mgdl", "expected a list of mg/dL readings")
+        every = to_int(item.get("every_min", 5), where + ".every_min", 1, 60) * 60000
+        out = []
+        for j, value in enumerate(values):
+            here = "%s.cgm_mgdl[%d]" % (where, j)
+            if at + j * every > self.duration:
+                raise InputError(here, "after the end of the scenario")
+            mgdl = glucose.parse_one(value, "mgdl", here)
+            out.append(Action(at + j * every, "command", ("cgm", mgdl, glucose.CGM)))
+        return out
 
     def _presses(self, item, at, where):
         holds = item["press"]
