@@ -1,4 +1,4 @@
-"""`pumpctl iob` and `pumpctl wizard`: the flags and JSON keys of issue 11, on the firmware's code."""
+"""`pumpctl iob` and `pumpctl wizard`: the flags and JSON keys of issue 11, on firmware code."""
 
 import json
 
@@ -67,7 +67,8 @@ def test_wizard_text_names_every_part(capsys):
 @pytest.mark.parametrize(
     "argv,flag",
     [
-        (["iob", "--dia-min", "200", "--peak-min", "75", "--dose", "1@0", "--at", "5"], "--dia-min"),
+        (["iob", "--dia-min", "200", "--peak-min", "75", "--dose", "1@0", "--at", "5"],
+         "--dia-min"),
         (["iob", "--dia-min", "360", "--peak-min", "75", "--dose", "1", "--at", "5"], "--dose"),
         (["iob", "--dia-min", "360", "--peak-min", "75", "--dose", "1@0"], "--at"),
         (["wizard", "--carbs", "30", "--cr", "0.05", "--isf", "50", "--target-low", "90",

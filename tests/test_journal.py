@@ -8,7 +8,8 @@ from pump.filestore import FileStore
 from pump.journal import HISTORY_SLOTS, STATE_NAME, TMP_NAME, Corrupt, Journal, State
 
 FIELDS = ("seq", "boots", "basal_pulses", "bolus_pulses", "reservoir", "bolus_id", "bolus_amount",
-          "bolus_given", "bolus_active", "mode", "alarms", "hour", "day", "temp")  # fmt: skip
+          "bolus_given", "bolus_active", "mode", "alarms", "hour", "day", "temp",
+          "clock")  # fmt: skip
 
 
 @st.composite
@@ -40,8 +41,9 @@ def test_any_bit_flip_or_truncation_is_detected(s, data):
     cut = data.draw(st.integers(0, len(raw) - 1))
     with pytest.raises(Corrupt) as err:
         State.unpack(s.pack()[:cut])
-    # cut to 60 bytes it has the length of a 0.1 record: then the CRC catches it (make fuzz)
-    assert err.value.code == ("crc" if cut == 60 else "size")
+    # cut to the length of an older record (0.1: 60 bytes, before the therapy clock: 64), the
+    # CRC catches it (make fuzz)
+    assert err.value.code == ("crc" if cut in (60, 64) else "size")
 
 
 def test_a_record_from_firmware_0_1_reads_as_no_temp_running():
@@ -51,6 +53,16 @@ def test_a_record_from_firmware_0_1_reads_as_no_temp_running():
     body = struct.pack("<IIIiiiiiiiiiii", 0x314A5550, 9, 2, 30, 4, 1000, 1, 0, 0, 0, 0, 0, 0, 50)
     s = State.unpack(body + struct.pack("<I", crc32(body)))
     assert (s.seq, s.basal_pulses, s.bolus_pulses, s.day, s.temp) == (9, 30, 4, 50, 0)
+
+
+def test_a_record_from_before_the_therapy_clock_reads_as_clock_0():
+    import struct
+    from binascii import crc32
+
+    body = struct.pack("<IIIiiiiiiiiiiii", 0x314A5550, 9, 2, 30, 4, 1000, 1, 0, 0, 0, 0, 0, 0, 50,
+                       1)  # fmt: skip
+    s = State.unpack(body + struct.pack("<I", crc32(body)))
+    assert (s.seq, s.day, s.temp, s.clock) == (9, 50, 1, 0)
 
 
 def test_a_cut_before_the_rename_keeps_the_previous_state(tmp_path):

@@ -438,3 +438,29 @@ def test_trace_played_into_the_vboard_raises_the_replay_alarms(tmp_path, firmwar
         session.close()
         board.stop()
     assert seen[:1] == expected[:1]
+
+
+def test_the_view_shows_bg_trend_and_insulin_on_board():
+    from pumpctl.monitor.view import glucose_line
+
+    st = {"bg": [142, 130, "up2", "mg/dL"], "iob_mu": 1830}
+    assert glucose_line(st) == "142 mg/dL ↑ (2 min ago), IOB 1.83 U"
+    st["bg"][3] = "mmol/L"
+    assert glucose_line(st) == "7.9 mmol/L ↑ (2 min ago), IOB 1.83 U"
+    assert glucose_line({"bg": [0, -1, "", "mg/dL"], "iob_mu": 0}) == "no recent BG, IOB 0.00 U"
+
+
+def test_iob_and_wizard_read_a_live_pump_over_the_link(board, capsys):
+    """`pumpctl iob --port` and `pumpctl wizard --port` take insulin on board from the board."""
+    from pumpctl.cli import main
+
+    assert main(["iob", "--port", board.url, "--json"]) == 0
+    points = json.loads(capsys.readouterr().out)["points"]
+    assert len(points) == 1 and points[0]["at_min"] == 0 and points[0]["iob_u"] >= 0
+    argv = ["wizard", "--carbs", "40", "--bg", "250", "--cr", "10", "--isf", "50",
+            "--target-low", "100", "--target-high", "120", "--json"]  # fmt: skip
+    assert main([*argv, "--port", board.url]) == 0
+    live = json.loads(capsys.readouterr().out)
+    assert live["food_u"] == 4.0 and live["correction_u"] == 2.6
+    assert 0 <= live["iob_u"] <= 2.6
+    assert main([*argv, "--iob", "1", "--port", board.url]) == 2  # one source of IOB only

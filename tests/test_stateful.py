@@ -1,4 +1,5 @@
-"""Stateful property fuzzing of the whole application (DEL-1, DEL-4, DEL-5, ALM-1, REL-1).
+"""Stateful property fuzzing of the whole application (DEL-1, DEL-4, DEL-5, ALM-1, REL-1,
+BG-1, CAL-1, IOB-1).
 
 A model sits beside the real firmware on the emulated board, as in zarr-python's
 stateful tests: the programmed basal integral, the pulse history for the rolling
@@ -14,7 +15,9 @@ from emu import Bench, scenario
 from hypothesis import note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from pump import commands
 from pump.alarms import HIGH, REARM_MS
+from pump.iob import SLOTS as DOSE_SLOTS
 
 PULSE = 50
 MAX_HOUR = 8000
@@ -56,6 +59,11 @@ class PumpMachine(RuleBasedStateMachine):
         self.pulse_times: list[int] = []
         self.mode = "run"
         self.high: dict[str, list[bool]] = {}  # high alarm kind -> [standing, annunciating]
+        # calculator proposals by (boot, id): ids count from 1 at each boot
+        self.boots = 0
+        self.proposed: dict[tuple[int, str], int] = {}  # -> suggested mU
+        self.accepted: set[tuple[int, str]] = set()
+        self.wizard_starts = 0  # boluses started with src=wizard
 
     # -- rules: verbs on the pump ----------------------------------------------
 
@@ -119,15 +127,40 @@ class PumpMachine(RuleBasedStateMachine):
         self.bench.driver.stall("control", ms)
         self.bench.run_for(200)
 
+    @rule(mgdl=st.integers(20, 600), cgm=st.booleans())
+    def bg_reading(self, mgdl, cgm):
+        b = self.bench
+        args = {"mgdl": mgdl, "source": "cgm" if cgm else "finger"}
+        assert commands.execute(b.app, b.now, commands.parse("bg", args), "host") is None
+        # BG-1: the alarms follow the reading at once (ALM-1 does the rest)
+        standing = {a.kind for a in b.app.alarms.records if a.standing}
+        assert ("bg_urgent_low" in standing) == (mgdl < 55)
+        assert ("bg_low" in standing) == (mgdl < 70)
+        assert ("bg_high" in standing) == (mgdl > 250)
+        assert "cgm_stale" not in standing or not cgm
+
+    @rule(carbs=st.integers(0, 150), bg=st.one_of(st.just(0), st.integers(40, 400)))
+    def calculator(self, carbs, bg):
+        """A proposal asked for over the link: offered on the pump, never started by itself."""
+        b = self.bench
+        args = {"carbs_g": carbs, **({"bg_mgdl": bg} if bg else {})}
+        bolus_before = b.app.delivery.bolus
+        reason = commands.execute(b.app, b.now, commands.parse("wizard", args), "host", True)
+        note(f"wizard {args} -> {reason}")
+        assert b.app.delivery.bolus is bolus_before  # CAL-1: it proposes, never delivers
+
     @rule()
     def reboot(self):
         d = self.bench.app.delivery
         before = (d.basal_given, d.bolus_given, d.reservoir)
+        iob_before = self.bench.app.therapy.iob()
         self.bench.reboot()
         d = self.bench.app.delivery
         # REL-1: nothing forgotten, nothing counted twice, no bolus restarted
         assert (d.basal_given, d.bolus_given, d.reservoir) == before
         assert d.bolus is None
+        # IOB-1: insulin on board is never less after a reboot (the therapy clock can only lag)
+        assert self.bench.app.therapy.iob() >= iob_before
 
     # -- invariants ------------------------------------------------------------
 
@@ -154,6 +187,7 @@ class PumpMachine(RuleBasedStateMachine):
             if ev.kind == "basal":
                 self.rate = ev.int("rate")
             elif ev.kind == "boot":
+                self.boots += 1
                 self.rate = 0
                 self.mode = "run"
                 self.high = {}
@@ -163,6 +197,10 @@ class PumpMachine(RuleBasedStateMachine):
                 self.mode = "suspended"  # safe defaults: suspended until a person checks
             elif ev.kind == "alarm":
                 self._follow_alarm(ev.fields)
+            elif ev.kind == "wizard":
+                self._follow_proposal(ev)
+            elif ev.kind == "bolus" and ev.fields.get("state") == "started":
+                self.wizard_starts += ev.fields["src"] == "wizard"
             elif ev.kind == "restore":
                 self.mode = ev.fields["mode"]
                 # REL-1: the journal's basal is exactly what the motor gave before the cut
@@ -183,6 +221,31 @@ class PumpMachine(RuleBasedStateMachine):
                 # DEL-4 wins over DEL-1: the pulse due now is held back, and not made up later
                 assert abs(self.basal + self.held - self.programmed) < PULSE
                 self.held += PULSE
+
+    def _follow_proposal(self, ev):
+        """CAL-1: a proposal is accepted at most once, for the amount it proposed."""
+        f = ev.fields
+        key = (self.boots, f["id"])
+        if f["state"] == "proposed":
+            assert key not in self.proposed
+            self.proposed[key] = ev.int("suggested")
+            assert 0 <= ev.int("suggested") <= 5000  # never over max bolus, never negative
+        elif f["state"] == "accepted":
+            assert key not in self.accepted, "a proposal accepted twice"
+            self.accepted.add(key)
+            assert ev.int("amount") == self.proposed[key]
+
+    @invariant()
+    def check_insulin_on_board_remembers_every_bolus(self):
+        """IOB-1: the dose history holds every bolus unit delivered, once, across reboots; and a
+        bolus from the calculator started only for an accepted proposal."""
+        if not hasattr(self, "bench"):
+            return
+        therapy = self.bench.app.therapy
+        doses = therapy.doses
+        if doses.count <= DOSE_SLOTS:
+            assert sum(doses.amounts[:doses.count]) == self.bench.app.delivery.bolus_given
+        assert self.wizard_starts == len(self.accepted)
 
     def _follow_alarm(self, f):
         """Keep our own record of high-priority alarms from their events (ALM-1 rules)."""

@@ -17,7 +17,7 @@ def command(b: Bench, name: str, args=None):
 def press(b: Bench, *holds: int) -> None:
     for hold in holds:
         now = b.board.clock.now
-        b.board.button.intervals.append((now + 100, now + 100 + hold))
+        b.board.button.press(now + 100, now + 100 + hold)
         b.run_for(hold + 400)
 
 

@@ -65,6 +65,7 @@ class Delivery:
         self._minute = 0  # ms into the current rolling-totals minute
         self._low_sent = False
         self.journal = None  # pump.journal.Journal when the board has durable storage
+        self.bolus_pulse_hooks = []  # callables(mU) after each bolus pulse
 
     # -- time ---------------------------------------------------------------
 
@@ -220,6 +221,8 @@ class Delivery:
             bolus.given += 1
             self.bolus_given += self.settings.pulse
             self._pulse("bolus")
+            for hook in self.bolus_pulse_hooks:  # insulin on board (pump/therapy.py)
+                hook(self.settings.pulse)
         if bolus.done():
             self.end_bolus("done")
 

@@ -66,13 +66,16 @@ class HostLink:
             return
         if self._next_status is None or ticks_diff(now, self._next_status) >= 0:
             self._next_status = ticks_add(now, self.status_ms)
-            status = self.status()
-            try:
-                self.dev.status(status)
-            except ValueError:  # over MAX_PAYLOAD: telemetry must never stop the control task
-                status["samples"] = []
-                status["alarms"] = status["alarms"][:6]
-                self.dev.status(status)
+            self.send_status()
+
+    def send_status(self):
+        status = self.status()
+        try:
+            self.dev.status(status)
+        except ValueError:  # over MAX_PAYLOAD: telemetry must never stop the control task
+            status["samples"] = []
+            status["alarms"] = status["alarms"][:6]
+            self.dev.status(status)
 
     def event(self, line):
         """Board event sink: one event-log line as an EVENT frame."""
@@ -101,10 +104,7 @@ class HostLink:
         connector = app.board.connector
         auth = self.dev.reader.auth
         therapy = app.therapy
-        g = therapy.glucose
-        newest = g.latest()
-        curve = therapy.curve
-        return {
+        status = {
             "fw": VERSION,
             # SEC-1: hosts sign commands for this boot's nonce ("" = no key, open link).
             "nonce": _hex(auth.nonce) if auth is not None else "",
@@ -128,21 +128,22 @@ class HostLink:
             "connector": (1 if connector.closed() else 0) if connector.fitted else -1,
             "alarms": alarms,
             "bench": 1 if self.feed is not None else 0,  # bench-test mode: the sensor is a trace
-            # glucose and insulin on board (docs/therapy.md)
-            "bg_mgdl": therapy.glucose.latest_mgdl(therapy.now_s, _BG_SHOWN_S),
-            "bg_age_s": therapy.now_s - g.times[newest] if newest >= 0 else -1,
-            "trend": therapy.glucose.trend(),
-            "glucose_unit": app.settings.glucose_unit,
-            "iob_mu": therapy.iob(),
-            "insulin": [curve.dia_min, curve.peak_min, curve.delay_min],
+            "iob_mu": therapy.iob(),  # insulin on board (docs/therapy.md)
         }
+        g = therapy.glucose
+        newest = g.latest()
+        if newest >= 0:  # only once there is a reading: the frame must stay under MAX_PAYLOAD
+            # mg/dL (0: none within the hour), age s, CGM trend, the unit the user reads
+            status["bg"] = [g.latest_mgdl(therapy.now_s, _BG_SHOWN_S),
+                            therapy.now_s - g.times[newest], g.trend(), app.settings.glucose_unit]
+        return status
 
     def handle(self, name, args):
         """DeviceLink handler: (ok, reason)."""
         if name == "ping":
             return True, ""
         if name == "status":
-            self.dev.status(self.status())
+            self.send_status()
             return True, ""
         if name == "telemetry":
             ms = args.get("status_ms")

@@ -25,10 +25,11 @@ HISTORY_NAME = "history.jnl"
 _MAGIC = const(0x314A5550)  # "PUJ1"
 # magic, seq, boots, basal pulses, bolus pulses, reservoir mU, bolus id, bolus amount mU,
 # bolus mU given, bolus active, mode, standing-alarm bitmask, mU in the last hour, last 24 h,
-# temp basal running
-_STATE = "<IIIiiiiiiiiiiii"
-_STATE_SIZE = const(60)
-_V1_SIZE = const(56)  # firmware 0.1 records had no temp field: read them as temp = 0
+# temp basal running, therapy clock (s, pump/therapy.py)
+_STATE = "<IIIiiiiiiiiiiiii"
+_STATE_SIZE = const(64)
+_V2_SIZE = const(60)  # records before the therapy clock: read them as clock = 0
+_V1_SIZE = const(56)  # firmware 0.1 records had no temp field either: temp = 0
 _HISTORY = "<IIiii"  # seq, t_min, kind, a, b
 _SLOT = const(24)  # _HISTORY (20 bytes) + crc32
 HISTORY_SLOTS = const(128)
@@ -64,37 +65,41 @@ class State:
         self.hour = 0  # rolling totals for the DEL-4 limits
         self.day = 0
         self.temp = 0  # 1 while a temporary basal runs: a cut ends it, and says so
+        # therapy seconds (pump/therapy.py keeps it current; every commit carries it), so the
+        # therapy clock goes on from here after a reboot (insulin on board, reminders)
+        self.clock = 0
 
     def pack(self):
         body = struct.pack(
             _STATE, _MAGIC, self.seq, self.boots, self.basal_pulses, self.bolus_pulses,
             self.reservoir, self.bolus_id, self.bolus_amount, self.bolus_given,
-            self.bolus_active, self.mode, self.alarms, self.hour, self.day, self.temp,
+            self.bolus_active, self.mode, self.alarms, self.hour, self.day, self.temp, self.clock,
         )  # fmt: skip
         return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
 
     @staticmethod
     def unpack(data):
         size = len(data) - 4
-        if size not in (_STATE_SIZE, _V1_SIZE):
+        if size not in (_STATE_SIZE, _V2_SIZE, _V1_SIZE):
             raise Corrupt("size", "state record is %d bytes, not %d" % (len(data), _STATE_SIZE + 4))
         body = data[:size]
         if struct.unpack("<I", data[size:])[0] != crc32(body) & 0xFFFFFFFF:
             raise Corrupt("crc", "state record CRC mismatch")
-        if size == _V1_SIZE:
-            body += bytes(4)
+        if size < _STATE_SIZE:
+            body += bytes(_STATE_SIZE - size)
         f = struct.unpack(_STATE, body)
         if f[0] != _MAGIC:
             raise Corrupt("magic", "state record has a bad magic number")
         s = State()
         (_, s.seq, s.boots, s.basal_pulses, s.bolus_pulses, s.reservoir, s.bolus_id,
          s.bolus_amount, s.bolus_given, s.bolus_active, s.mode, s.alarms, s.hour,
-         s.day, s.temp) = f  # fmt: skip
+         s.day, s.temp, s.clock) = f  # fmt: skip
         if (
             not 0 <= s.mode < len(MODES)
             or min(f[2:10]) < 0
             or s.bolus_active not in (0, 1)
             or s.temp not in (0, 1)
+            or s.clock < 0
             or s.bolus_given > s.bolus_amount
             or not 0 <= s.hour <= s.day
         ):

@@ -1,20 +1,23 @@
 """Therapy on the pump: glucose, insulin on board, the calculator and reminders, wired in.
 
-Runs once a second from the app's supervisor task. It keeps its own clock in
-therapy seconds: the newest time found on flash at boot, plus the time since
-boot (a board has no calendar clock; the time a power cut lasted is not
-counted, so insulin on board after a cut errs high). What must survive a
-reboot is journaled in three small rings of CRC-checked slots
-(pump/journal.RecordRing):
+Runs once a second from the app's supervisor task; each bolus pulse reaches
+it at once (``delivery.bolus_pulse_hooks``). It keeps its own clock in therapy
+seconds: the newest time found on flash at boot, plus the time since boot (a
+board has no calendar clock; the time a power cut lasted is not counted, so
+insulin on board after a cut errs high). The clock rides in the delivery
+journal's state record, which every pulse commits. What must survive a reboot
+is journaled in three small rings of CRC-checked slots (pump/journal.RecordRing),
+each written only in a step that also logs an event (the quiet control and
+supervisor steps allocate nothing, tests/test_memory.py):
 
 - ``iob.jnl``: the doses behind insulin on board (IOB-1), each with the
-  running total of bolus insulin it accounts for. At boot that total is
-  compared with the delivery journal's own pulse count (written before every
-  pulse): insulin delivered but not yet in a dose record is added as a dose at
-  the boot time, so IOB never forgets delivered insulin;
+  running total of bolus insulin it accounts for, written at every bolus
+  pulse. At boot that total is compared with the delivery journal's own pulse
+  count (written before every pulse): insulin delivered but not yet in a dose
+  record is added as a dose at the boot time, so IOB never forgets delivered
+  insulin;
 - ``bg.jnl``: the glucose readings (BG-1);
-- ``clock.jnl``: the therapy clock every 5 min, with the set-change time and
-  the pending BG check (REM-1).
+- ``clock.jnl``: the set-change time and the pending BG check (REM-1).
 """
 
 from pump import glucose as glucose_mod
@@ -33,7 +36,6 @@ DOSES_NAME = "iob.jnl"
 BG_NAME = "bg.jnl"
 CLOCK_NAME = "clock.jnl"
 ALARM_KINDS = glucose_mod.ALARM_KINDS + reminders_mod.KINDS
-_CLOCK_EVERY_S = const(300)
 _BASAL_EVERY_S = const(60)  # basal above/below schedule joins the doses once a minute
 FRESH_BG_S = const(600)  # the calculator takes a reading up to 10 min old
 
@@ -52,13 +54,14 @@ class Therapy:
         self._seen_bolus = 0  # delivery.bolus_given already counted as doses
         self._basal_acc = 0  # (mU/h)*s above (+) or below (-) the profile, not yet counted
         self._basal_s = 0
-        self._next_clock = 0
         self._causes = 0  # alarm causes standing, bit i = ALARM_KINDS[i]
         self._iob_at = -1
         self._iob = 0
         self.proposals = 0  # proposals made since boot (their ids)
         self.offered = 0  # id of the proposal waiting for the long press; 0: none
         self._seqs = [0, 0, 0]  # next record seq of the dose, BG and clock rings
+        app.delivery.bolus_pulse_hooks.append(self._bolus_pulse)
+        self._state = app.journal.state if app.journal is not None else None
         store = app.journal.store if app.journal is not None else None
         self._rings = None
         if store is not None:
@@ -90,6 +93,10 @@ class Therapy:
                 else:
                     self.reminders.set_changed_s = a
                     self.reminders.bg_due_s = b
+        state = self.app.journal.state  # loaded by now (a fresh one if it was corrupt)
+        self._state = state
+        if state.clock > latest:
+            latest = state.clock
         self.now_s = latest
         given = self.app.delivery.bolus_given
         if self._seqs[0] == 0:
@@ -106,6 +113,10 @@ class Therapy:
                 self._add_dose(given - recorded)
         self._write_clock()
 
+    def _bolus_pulse(self, mu):
+        """Delivery's hook, in the control step of the pulse (which logs it)."""
+        self._add_dose(mu)
+
     # -- every second ---------------------------------------------------------------
 
     def tick(self, now):
@@ -121,12 +132,12 @@ class Therapy:
             self.now_s += 1
             self._count_basal()
         now_s = self.now_s
+        if self._state is not None:
+            self._state.clock = now_s  # committed with the next delivery journal write
         d = self.app.delivery
-        if d.bolus_given > self._seen_bolus:
-            self._add_dose(d.bolus_given - self._seen_bolus)
         if self.reminders.bolus_tick(now_s, d.bolus is not None):
-            self._write_clock()
-        if now_s >= self._next_clock:
+            self.app.log.emit("reminder", "kind=bg_check state=due_in s=%d" % (
+                self.reminders.bg_due_s - now_s))
             self._write_clock()
         causes = self.glucose.causes(now_s) | self.reminders.causes(now_s, d) << 4
         changed = causes ^ self._causes
@@ -159,6 +170,7 @@ class Therapy:
             mu = self._basal_acc // 3600 if self._basal_acc >= 0 else -(-self._basal_acc // 3600)
             if mu:
                 self._basal_acc -= mu * 3600
+                self.app.log.emit("iob", "basal=%d" % mu)  # the record written below
                 self._add_dose(mu, False)
 
     def _add_dose(self, mu, bolus=True):
@@ -182,7 +194,6 @@ class Therapy:
         )
 
     def _write_clock(self):
-        self._next_clock = self.now_s + _CLOCK_EVERY_S
         if self._rings is None:
             return
         r = self.reminders

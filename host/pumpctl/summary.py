@@ -183,7 +183,8 @@ def summarize(events: list[Event], name: str, interpreter: str, wall_s: float) -
     if values:
         s.glucose.update(min_mgdl=min(values), max_mgdl=max(values),
                          mean_mgdl=round(sum(values) / len(values)),
-                         in_range_pct=round(100 * sum(70 <= v <= 180 for v in values) / len(values)))
+                         in_range_pct=round(100 * sum(70 <= v <= 180 for v in values)
+                                            / len(values)))
     s.programmed_basal_mu = float(programmed)
     s.max_basal_error_mu = float(worst)
     return s
@@ -230,6 +231,6 @@ def render_therapy(s: Summary) -> list[str]:
     if s.proposals:
         accepted = [p for p in s.proposals if p.get("outcome") == "accepted"]
         given = sum(p["accepted_mu"] for p in accepted)
-        lines.append(f"  proposals          {len(s.proposals)}, {len(accepted)} accepted on the pump"
+        lines.append(f"  proposals          {len(s.proposals)}, {len(accepted)} accepted on pump"
                      f" ({u(given)}), {len(s.proposals) - len(accepted)} not given")
     return lines

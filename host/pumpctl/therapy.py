@@ -104,19 +104,24 @@ def proposal_text(p: wizard.Proposal, step_u: float, max_u: float) -> str:
 
 
 def live_status(port: str, timeout: float = 5.0) -> dict:
-    """The first status frame a board sends (it sends one every second by default)."""
+    """A status frame from a board: asked for with the `status` command (read-only, open even
+    on a board with a device key), or the next periodic one."""
     link = Link.open(port)
     reader = proto.FrameReader()
     deadline = time.monotonic() + timeout
+    asked = False
     try:
         while time.monotonic() < deadline:
-            for kind, item in reader.feed(link.read_available()):
+            data = link.read_available()  # waits up to the port's 50 ms read timeout
+            if not asked:
+                link.write(proto.encode(proto.COMMAND, 1, {"cmd": "status", "args": {}}))
+                asked = True
+            for kind, item in reader.feed(data):
                 if kind == "frame" and item.kind == proto.STATUS:
                     if "iob_mu" not in item.body:
                         raise PumpctlError(f"{port}: the firmware reports no insulin on board "
                                            "(older than this pumpctl)")
                     return item.body
-            time.sleep(0.02)
     finally:
         link.close()
     raise PumpctlError(f"{port}: no status frame within {timeout:g} s")

@@ -46,9 +46,8 @@ def run(args: argparse.Namespace) -> int:
         if args.dose or args.at:
             raise UsageError("--port reads the pump's own doses: no --dose or --at with it")
         status = therapy.live_status(args.port)
-        dia, peak, delay = status.get("insulin", [0, 0, 0])
         points = [{"at_min": 0, "iob_u": status["iob_mu"] / 1000}]
-        note = f"live pump {args.port}: dia {dia} min, peak {peak} min, delay {delay} min"
+        note = f"live pump {args.port}, now"
     else:
         if args.dia_min is None or args.peak_min is None:
             raise UsageError("--dia-min and --peak-min are needed (or --port)")

@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "monitor",
         help="live view of a board's telemetry (or --json lines); reconnects by itself",
         description="Show the pump's status frames live: mode, basal rate, bolus, delivered "
-        "today, reservoir, battery, a pressure sparkline and alarms. " + KEYS_HELP + ".",
+        "today, reservoir, battery, glucose with its trend and insulin on board, a pressure "
+        "sparkline and alarms. " + KEYS_HELP + ".",
     )
     p.add_argument("--port", required=True, help="serial device, pty path or socket://HOST:PORT")
     p.add_argument("--json", action="store_true", help="print one JSON object per frame")

@@ -11,6 +11,7 @@ from .. import proto
 from ..firmware import import_firmware
 
 import_firmware()
+from pump.glucose import show as show_glucose  # noqa: E402
 from pump.pressure import COUNTS_MAX, FULL_SCALE_PA  # noqa: E402
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -19,6 +20,25 @@ KEYS_HELP = (
     "keys: a = acknowledge alarm, b = request bolus (confirm on the pump: long press), "
     "s = status now, q = quit"
 )
+
+
+TREND_ARROWS = {"up3": "⇈", "up2": "↑", "up1": "↗", "flat": "→", "down1": "↘", "down2": "↓",
+                "down3": "⇊"}
+
+
+def glucose_line(st: dict) -> str:
+    """BG (in the pump's unit), trend arrow, age, and insulin on board, from a status frame
+    (``bg``: [mg/dL, age s, trend, unit]; ``iob_mu``)."""
+    iob = st.get("iob_mu")
+    iob_text = f"IOB {iob / 1000:.2f} U" if isinstance(iob, int) else "IOB -"
+    bg = st.get("bg")
+    if not isinstance(bg, list) or len(bg) != 4 or not isinstance(bg[0], int) or bg[0] <= 0 \
+            or not isinstance(bg[1], int):
+        return f"no recent BG, {iob_text}"
+    mgdl, age, trend, unit = bg
+    unit = unit if unit in ("mg/dL", "mmol/L") else "mg/dL"
+    arrow = f" {TREND_ARROWS.get(trend, trend)}" if trend else ""
+    return f"{show_glucose(mgdl, unit)} {unit}{arrow} ({age // 60} min ago), {iob_text}"
 
 
 def counts_to_kpa(counts: int) -> float:
@@ -89,6 +109,7 @@ def render(view: PumpView, port: str):
         else "-"
     grid.add_row("reservoir", f"{units('reservoir_mu')}, {time_left} left")
     grid.add_row("battery", f"{st.get('battery_mv', '-')} mV")
+    grid.add_row("glucose", glucose_line(st))
     kpa = list(view.pressure_kpa)
     grid.add_row("pressure", Text(f"{kpa[-1]:6.1f} kPa  " if kpa else "-", style="cyan")
                  + Text(sparkline(kpa)))
