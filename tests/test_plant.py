@@ -158,7 +158,7 @@ def test_sampler_stays_in_ranges_and_check_names_the_parameter():
         plantparams.check(plantparams.sample(seed))
     bad = plantparams.nominal()
     bad["noise_pa"] = 5
-    with pytest.raises(ValueError, match="noise_pa=5 is outside 25..80"):
+    with pytest.raises(ValueError, match="noise_pa=5 is outside 25..500"):
         plantparams.check(bad)
     with pytest.raises(ValueError, match="plant.wobble: unknown plant parameter"):
         plantparams.from_spec({"wobble": 1})
@@ -177,7 +177,7 @@ import sys
 sys.path.insert(0, ".")
 from boards.emu import plantparams
 from boards.emu.plant import Plant
-p = Plant(plantparams.sample(11), 11)
+p = Plant(plantparams.sample(11, first_wave=False), 11)  # widened: every new term is on
 p.schedule(600000, "occlusion")
 p.schedule(900000, "clear")
 p.schedule(1200000, "leak", pct=60)
@@ -231,5 +231,114 @@ def test_scenario_fault_arguments_are_checked_with_the_field_named(action, messa
 
 def test_sampled_plants_rest_at_least_1_kpa_off_the_rail():
     for seed in range(2000):
-        p = plantparams.sample(seed)
+        p = plantparams.sample(seed, first_wave=False)
+        assert plantparams.resting_low_pa(p) >= plantparams.MIN_RESTING_PA
+        p = plantparams.sample(seed, first_wave=True)
         assert p["offset_pa"] - p["drift_pa"] >= plantparams.MIN_RESTING_PA
+
+
+def test_the_first_wave_ranges_are_inside_the_widened_ones_and_sample_as_before():
+    for name, lo, hi, nom, first_lo, first_hi in plantparams.RANGES:
+        assert lo <= first_lo <= first_hi <= hi, name
+        assert lo <= nom <= hi, name
+    p = plantparams.sample(11, first_wave=True)
+    # the parameters the first wave did not have sit at their neutral value
+    assert p["gain_permille"] == p["walk_pa"] == p["steps_per_day"] == 0
+    assert p["pulse_ms"] == p["stiffen_pct"] == p["depot_pct"] == 0
+    assert 25 <= p["noise_pa"] <= 80 and p["offset_pa"] >= 1500
+    wide = [plantparams.sample(seed, first_wave=False) for seed in range(400)]
+    assert max(w["noise_pa"] for w in wide) > 400
+    assert min(w["gain_permille"] for w in wide) < -60 < 60 < max(w["gain_permille"] for w in wide)
+
+
+def test_a_slow_motor_pulse_spreads_its_volume_over_pulse_ms():
+    plant = Plant(quiet(pulse_ms=1000), 1)
+    plant.set_fault("occlusion")
+    plant.pulse()
+    held = []
+    for _ in range(12):
+        plant.step(100)
+        held.append(plant.excess_mpa // 1000)
+    assert held[4] == pytest.approx(held[-1] / 2, rel=0.05)  # half pushed after 0.5 s
+    assert held[9] == held[-1] == 500 * 1000 // 300
+
+
+def test_the_line_stiffens_as_the_pressure_rises():
+    soft = Plant(quiet(), 1)
+    stiff = Plant(quiet(stiffen_pct=40), 1)
+    bumps = []
+    for plant in (soft, stiff):
+        plant.set_fault("occlusion")
+        before = 0
+        steps = []
+        for _ in range(12):
+            plant.pulse()
+            plant.step(100)
+            steps.append(plant.excess_mpa - before)
+            before = plant.excess_mpa
+        bumps.append(steps)
+    assert bumps[0][0] == bumps[0][-1]  # linear line: every pulse the same bump
+    assert bumps[1][-1] > bumps[1][0] * 13 // 10  # 20 kPa in: compliance down by ~45 %
+    assert stiff.stored_nl() == soft.stored_nl() == 6000
+
+
+def test_the_depot_leaves_a_slow_second_component_under_the_bump():
+    fast = {}
+    for pct in (0, 15):
+        plant = Plant(quiet(site_tau_ms=10000, depot_pct=pct, depot_tau_s=300, tissue_pa=0), 1)
+        plant.pulse()
+        for _ in range(600):  # 60 s: six time constants of the line
+            plant.step(100)
+        fast[pct] = plant.line_pa() - plant.p["offset_pa"]
+    assert fast[0] <= 10  # first order: the bump is gone
+    bump = 500 * 1000 // 300
+    assert bump * 8 // 100 < fast[15] < bump * 15 // 100  # the depot still holds ~13 %
+
+
+def test_gain_error_scales_the_whole_reading():
+    a = Plant(quiet(), 1)
+    b = Plant(quiet(gain_permille=-80), 1)
+    for plant in (a, b):
+        plant.pulse()
+        plant.step(1000)
+    assert b.line_pa() == a.line_pa() + a.line_pa() * -80 // 1000
+
+
+def test_movement_steps_move_the_reading_and_go_away():
+    plant = Plant(quiet(steps_per_day=12, step_pa=5000, step_ms=30000), 5)
+    steps, longest, run = set(), 0, 0
+    for _ in range(2 * 864000):  # two days
+        plant.step(100)
+        if plant.step_pa:
+            steps.add(plant._step_end)
+            run += 1
+            longest = max(longest, run)
+        else:
+            run = 0
+    assert 8 <= len(steps) <= 48  # 12 a day on average
+    assert longest <= 300  # 30 s at most
+
+
+def test_the_random_walk_stays_within_its_bound():
+    plant = Plant(quiet(walk_pa=12), 2)
+    seen = []
+    for _ in range(3600):
+        plant.step(1000)
+        seen.append(plant.walk_mpa)
+    assert max(abs(w) for w in seen) <= plantparams.WALK_LIMIT_PA * 1000
+    assert max(seen) - min(seen) > 200000  # it does wander: hundreds of Pa in an hour
+
+
+def test_volume_is_conserved_on_widened_plants():
+    for seed in (1, 2, 3):
+        plant = Plant(plantparams.sample(seed, first_wave=False), seed)
+        plant.schedule(3600000, "leak", pct=40)
+        plant.schedule(5400000, "occlusion")
+        plant.schedule(6000000, "clear")
+        plant.schedule(7200000, "disconnect")
+        for t in range(0, 3 * 3600000, 100):
+            if t % 20000 == 0:
+                plant.pulse()
+            plant.step(100)
+        total = plant.delivered_nl() + plant.spilled_nl() + plant.stored_nl()
+        assert abs(plant.pushed_nl - total) <= 3

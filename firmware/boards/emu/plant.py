@@ -2,8 +2,10 @@
 
 A first-order hydraulic model (docs/detection.md has the equations and units):
 the line holds V = C * P over the site's back-pressure; each motor pulse adds
-``pulse_nl`` at once (the pulse is short against every time constant) and the
-excess pressure decays as exp(-t/tau) with tau = R * C:
+``pulse_nl`` (at once, or spread over ``pulse_ms``) and the excess pressure
+decays as exp(-t/tau) with tau = R * C. The compliance C falls as the pressure
+rises (``stiffen_pct``), and part of what leaves the cannula raises the tissue
+back-pressure for minutes (the depot: a slow second component under the bump):
 
 - set in place: tau = site_tau_ms (tens of seconds), wandering slowly;
 - full occlusion: no outflow, each pulse adds pulse_nl / C and stays;
@@ -11,16 +13,17 @@ excess pressure decays as exp(-t/tau) with tau = R * C:
 - leak of p% of the flow at the set: a parallel path, tau * (100 - p) / 100;
 - disconnect: the tissue is gone, only the tubing resists: tau = tubing_tau_ms.
 
-The sensor is a force sensor read by a 12-bit ADC: preload offset, drift,
-noise, plunger friction while the motor moves, occasional spikes, and the
-faults stuck / out of range / noisy. All state is integer (pressure in mPa,
-volume in nL) so CPython and the MicroPython Unix port give the same bytes.
+The sensor is a force sensor read by a 12-bit ADC: gain error, preload offset,
+drift, a slow random walk, movement steps, noise, plunger friction while the
+motor moves, occasional spikes, and the faults stuck / out of range / noisy.
+All state is integer (pressure in mPa, volume in nL) so CPython and the MicroPython
+Unix port give the same bytes.
 """
 
 from pump.pressure import COUNTS_MAX, pa_to_counts
 
 from boards.emu.intmath import Q30, XorShift32, exp_neg_q30, triangle
-from boards.emu.plantparams import check
+from boards.emu.plantparams import WALK_LIMIT_PA, check
 
 FRICTION_TAU_MS = 100
 E_MIN_MPA = -50000000  # the line cannot be pulled below -50 kPa (gas comes out)
@@ -67,7 +70,13 @@ class Plant:
         self.p = params
         self.rng = XorShift32(seed)
         self.t_ms = 0
-        self.excess_mpa = 0  # line pressure above the site's back-pressure
+        self.excess_mpa = 0  # line pressure above the tissue's back-pressure
+        self.depot_mpa = 0  # back-pressure the depot adds at the cannula tip
+        self._push_left = 0  # nL of the pulse the motor is still pushing
+        self.walk_mpa = 0  # the sensor zero's random walk
+        self._walk_s = 0  # plant second the walk was last advanced to
+        self.step_pa = 0  # a movement step standing now (Pa), 0 when none
+        self._step_end = 0
         self.friction_mpa = 0
         self.line = "ok"  # ok occlusion kink leak disconnect
         self.kink_factor = 8
@@ -90,16 +99,20 @@ class Plant:
         # volumes in nL x 1e6 (mPa * nL/kPa): exact integer accounting
         self._delivered = 0
         self._spilled = 0
+        self._stored = 0
         self.pushed_nl = 0
         self.pulses = 0
         self.release_nl = 0  # stored volume set free by the last clear (unintended bolus)
 
     # --- motor side -----------------------------------------------------------
     def pulse(self):
-        """The motor pushed one pulse into the line."""
+        """The motor starts one pulse into the line (all of it at once when pulse_ms is 0)."""
         self.pulses += 1
         self.pushed_nl += self.p["pulse_nl"]
-        self._add_volume(self.p["pulse_nl"])
+        if self.p["pulse_ms"]:
+            self._push_left += self.p["pulse_nl"]
+        else:
+            self._add_volume(self.p["pulse_nl"])
         self.friction_mpa = self.p["friction_pa"] * 1000
 
     def retract(self, steps):
@@ -109,8 +122,17 @@ class Plant:
         self._add_volume(-nl)
         self.friction_mpa = -self.p["friction_pa"] * 1000
 
+    def compliance_milli(self):
+        """Line compliance now, in nL/kPa x 1000: it falls as the pressure rises."""
+        c = self.p["compliance_nl_per_kpa"] * 1000
+        stiffen = self.p["stiffen_pct"]
+        if stiffen and self.excess_mpa > 0:
+            c = c * 1000 // (1000 + stiffen * (self.excess_mpa // 1000000))
+        return c
+
     def _add_volume(self, nl):
-        self.excess_mpa += nl * 1000000 // self.p["compliance_nl_per_kpa"]
+        self._stored += nl * 1000000
+        self.excess_mpa += nl * 1000000000 // self.compliance_milli()
         if self.excess_mpa < E_MIN_MPA:
             self.excess_mpa = E_MIN_MPA
 
@@ -142,9 +164,9 @@ class Plant:
             for key in args:
                 kw[key] = args[key]
         if kind in ("clear", "reconnect"):
-            if self.line in ("occlusion", "kink") and self.excess_mpa > 0:
+            if self.line in ("occlusion", "kink") and self.excess_mpa > 0 and self._stored > 0:
                 # the volume held in the line flows out at once: the unintended bolus
-                self.release_nl = self.excess_mpa * self.p["compliance_nl_per_kpa"] // 1000000
+                self.release_nl = self._stored // 1000000
             self.line = "ok"
             self.connector_open = False
             label = "clear"
@@ -211,6 +233,14 @@ class Plant:
             return tau * (100 - self.leak_pct) // 100
         return tau
 
+    def _tau_stiff(self, tau):
+        """tau = R * C: a stiffer line (higher pressure) empties faster. Quantised to 1/32
+        so the decay cache stays small."""
+        if not self.p["stiffen_pct"] or self.excess_mpa <= 0:
+            return tau
+        c32 = 32 * self.compliance_milli() // (self.p["compliance_nl_per_kpa"] * 1000)
+        return tau * (c32 if c32 > 0 else 1) // 32
+
     def _decay_q30(self, dt_ms, tau_ms):
         key = dt_ms * 100000000 + tau_ms
         a = self._decay_cache.get(key)
@@ -237,25 +267,72 @@ class Plant:
         if rate and self.rng.below(86400000) < rate * dt_ms:
             amp = self.rng.between(self.p["spike_pa"] // 2, self.p["spike_pa"])
             self.spike_pending = amp if self.rng.below(2) else -amp
+        if self.p["walk_pa"]:
+            self._walk()
+        if self.p["steps_per_day"]:
+            self._movement(dt_ms)
+
+    def _walk(self):
+        """The sensor zero's slow random walk: a Gaussian step each second, pulled back
+        towards 0 over ~17 min and held within WALK_LIMIT_PA."""
+        now_s = self.t_ms // 1000
+        limit = WALK_LIMIT_PA * 1000
+        while self._walk_s < now_s:
+            self._walk_s += 1
+            w = self.walk_mpa
+            w += self.rng.gauss(self.p["walk_pa"] * 1000) - (w >> 10)
+            self.walk_mpa = limit if w > limit else (-limit if w < -limit else w)
+
+    def _movement(self, dt_ms):
+        """Movement and posture: a pressure step on pump and site that moves the whole
+        reading (baseline and bump alike) for step_ms, steps_per_day on average."""
+        if self.step_pa:
+            if self.t_ms >= self._step_end:
+                self.step_pa = 0
+            return
+        if self.rng.below(86400000) < self.p["steps_per_day"] * dt_ms:
+            p = self.p
+            self.step_pa = self.rng.between(p["step_pa"] // 2, p["step_pa"])
+            self._step_end = self.t_ms + self.rng.between(p["step_ms"] // 2, p["step_ms"])
 
     def _advance(self, dt_ms):
         self.t_ms += dt_ms
+        p = self.p
+        if self._push_left:  # the motor is still pushing: pulse_nl over pulse_ms
+            nl = p["pulse_nl"] * dt_ms // p["pulse_ms"]
+            nl = self._push_left if nl > self._push_left or nl <= 0 else nl
+            self._push_left -= nl
+            self._add_volume(nl)
+            self.friction_mpa = p["friction_pa"] * 1000
         tau = self.tau_ms()
-        excess = self.excess_mpa
-        if tau and excess:
-            kept = excess * self._decay_q30(dt_ms, tau) >> 30
-            outflow = (excess - kept) * self.p["compliance_nl_per_kpa"]
-            self.excess_mpa = kept
+        depot = self.depot_mpa if self.line != "disconnect" else 0
+        drive = self.excess_mpa - depot  # what pushes insulin out: line over tissue + depot
+        if tau and drive:
+            kept = drive * self._decay_q30(dt_ms, self._tau_stiff(tau)) >> 30
+            fall = drive - kept
+            outflow = fall * self.compliance_milli() // 1000
+            self.excess_mpa -= fall
+            self._stored -= outflow
             if self.line == "disconnect":
                 self._spilled += outflow
             elif self.line == "leak":
                 lost = outflow * self.leak_pct // 100
                 self._spilled += lost
                 self._delivered += outflow - lost
+                self._fill_depot(outflow - lost)
             else:
                 self._delivered += outflow
+                self._fill_depot(outflow)
+        if self.depot_mpa:
+            self.depot_mpa = self.depot_mpa * self._decay_q30(dt_ms, p["depot_tau_s"] * 1000) >> 30
         if self.friction_mpa:
             self.friction_mpa = self.friction_mpa * self._decay_q30(dt_ms, FRICTION_TAU_MS) >> 30
+
+    def _fill_depot(self, outflow):
+        """Part of what reached the tissue raises its back-pressure (mPa = volume / C)."""
+        pct = self.p["depot_pct"]
+        if pct and outflow > 0:
+            self.depot_mpa += outflow * pct // (100 * self.p["compliance_nl_per_kpa"])
 
     # --- sensor -------------------------------------------------------------------
     def line_pa(self):
@@ -270,7 +347,10 @@ class Plant:
                     t_s, p["tissue_wander_period_s"], p["tissue_wander_pa"]
                 )
             self._slow_pa = pa
-        return self._slow_pa + (self.excess_mpa + self.friction_mpa) // 1000
+        pa = self._slow_pa + (self.excess_mpa + self.friction_mpa + self.walk_mpa) // 1000
+        pa += self.step_pa
+        gain = self.p["gain_permille"]
+        return pa + pa * gain // 1000 if gain else pa
 
     def read_counts(self):
         """One 12-bit ADC reading of the pressure sensor."""
@@ -302,4 +382,4 @@ class Plant:
 
     def stored_nl(self):
         """Volume held in the line by its excess pressure."""
-        return self.excess_mpa * self.p["compliance_nl_per_kpa"] // 1000000
+        return self._stored // 1000000
