@@ -188,25 +188,17 @@ class BoardProcess:
 
 
 class Endpoint:
-    """Somewhere the board's serial output goes and its input comes from."""
-
-    def write(self, data: bytes) -> None:
-        raise NotImplementedError
-
-
-class PtyEndpoint(Endpoint):
-    """The external pseudo-terminal a host tool opens like a USB serial port.
+    """Somewhere the board's serial output goes and its input comes from.
 
     Output the host has not read yet waits in a backlog (a board waits for a slow
     USB host); past ``MAX_CLIENT_BACKLOG`` with nobody reading, the oldest is lost,
-    as on a USB CDC port with no host."""
+    as on a USB CDC port with no host. Each endpoint supplies only ``_send``."""
 
-    def __init__(self):
-        self.master, self._slave = pty.openpty()  # holding the slave: no EIO between clients
-        _set_raw(self._slave, isig=False)
-        os.set_blocking(self.master, False)
-        self.path = os.ttyname(self._slave)
-        self.backlog = bytearray()
+    backlog: bytearray
+
+    def _send(self, data: bytearray) -> int:
+        """Write what the endpoint takes now; return the count (may raise BlockingIOError)."""
+        raise NotImplementedError
 
     def write(self, data: bytes) -> None:
         self.backlog += data
@@ -217,13 +209,27 @@ class PtyEndpoint(Endpoint):
     def flush(self) -> None:
         while self.backlog:
             try:
-                n = os.write(self.master, self.backlog)
+                n = self._send(self.backlog)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 self.backlog.clear()
                 return
             del self.backlog[:n]
+
+
+class PtyEndpoint(Endpoint):
+    """The external pseudo-terminal a host tool opens like a USB serial port."""
+
+    def __init__(self):
+        self.master, self._slave = pty.openpty()  # holding the slave: no EIO between clients
+        _set_raw(self._slave, isig=False)
+        os.set_blocking(self.master, False)
+        self.path = os.ttyname(self._slave)
+        self.backlog = bytearray()
+
+    def _send(self, data: bytearray) -> int:
+        return os.write(self.master, data)
 
     def close(self) -> None:
         for fd in (self.master, self._slave):
@@ -238,22 +244,8 @@ class TcpClient(Endpoint):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.backlog = bytearray()
 
-    def write(self, data: bytes) -> None:
-        self.backlog += data
-        if len(self.backlog) > MAX_CLIENT_BACKLOG:
-            del self.backlog[: len(self.backlog) - MAX_CLIENT_BACKLOG]
-        self.flush()
-
-    def flush(self) -> None:
-        while self.backlog:
-            try:
-                n = self.sock.send(self.backlog)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.backlog.clear()
-                return
-            del self.backlog[:n]
+    def _send(self, data: bytearray) -> int:
+        return self.sock.send(data)
 
 
 class VBoard:
