@@ -114,7 +114,7 @@ def read_trace(path: Path) -> tuple[dict, list[list[str]]]:
 
     trace.read(path)  # raises TraceError naming the line if the recording is malformed
     lines = path.read_text().splitlines()
-    assert lines[1] == "t_ms,pressure_kpa,connector,label,pulses"
+    assert lines[1] == "t_ms,pressure_kpa,connector,label,pulses,bg_mgdl"
     return json.loads(lines[0][len("# pumptrace/1 ") :]), [r.split(",") for r in lines[2:]]
 
 
@@ -222,6 +222,8 @@ def test_trace_recorder_and_view_units(tmp_path):
         }
     )
     rec.on_event("950 pulse src=basal total=50 res=199950")  # after its status frame
+    rec.on_event("960 bg mgdl=142 src=cgm trend=none iob=0")  # a CGM reading: the next row
+    rec.on_event("970 bg mgdl=99 src=finger trend=none iob=0")  # a finger stick: not a CGM
     rec.on_status({"t_ms": 100, "samples": [0], "sample_ms": 100, "connector": -1})  # reset
     rec.close()
     meta, rows = read_trace(tmp_path / "t.csv")
@@ -231,9 +233,9 @@ def test_trace_recorder_and_view_units(tmp_path):
         200.0,
     )
     assert rows == [
-        ["900", "99.976", "0", "", "0"],
-        ["1000", "200.000", "0", "", "1"],
-        ["1100", "0.000", "", "", "0"],
+        ["900", "99.976", "0", "", "0", ""],
+        ["1000", "200.000", "0", "", "1", "142"],
+        ["1100", "0.000", "", "", "0", ""],
     ]
     assert counts_to_kpa(4095) == 200.0
     assert sparkline([0, 1, 2, 3]) == "▁▃▆█" and sparkline([]) == ""  # min lowest, max top

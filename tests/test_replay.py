@@ -24,6 +24,8 @@ SCENARIO = {
         {"at": "2:00:00", "fault": "disconnect"},
         {"at": "2:30:00", "fault": "reconnect"},
         {"at": "2:31:00", "command": "ack"},
+        # a CGM stream: the recording carries it in its bg_mgdl column, not in its actions
+        {"at": "0:00:00", "every_min": 5, "cgm_mgdl": [150 - 2 * i for i in range(36)]},
     ],
 }
 
@@ -66,6 +68,11 @@ def test_recorded_trace_is_valid_and_labelled(recorded):
     assert [label for _, label in tr.labels] == ["occlusion", "clear", "disconnect", "clear"]
     assert len(tr.pulses_ms) == sum(1 for e in events if e.kind == "pulse")
     assert tr.meta["actions"][0]["command"] == "bolus"
+    assert not any("cgm_mgdl" in a for a in tr.meta["actions"])
+    # every CGM reading the pump reported is in the bg_mgdl column, in the row after it
+    assert [v for _, v in tr.bg] == [150 - 2 * i for i in range(36)]
+    reported = [e.t_ms for e in events if e.kind == "bg"]
+    assert [t - t % 1000 for t, _ in tr.bg] == reported
 
 
 def test_closed_loop_run_and_open_loop_replay_raise_the_same_alarms_at_the_same_times(recorded):
@@ -78,6 +85,31 @@ def test_closed_loop_run_and_open_loop_replay_raise_the_same_alarms_at_the_same_
     rec_lines = [(e.t_ms, e.kind, e.fields) for e in rec_events if e.kind != "inject"]
     rep_lines = [(e.t_ms, e.kind, e.fields) for e in rep_events]
     assert rep_lines == rec_lines
+    # the readings of the bg_mgdl column reached the pump's glucose ring as CGM readings
+    bg = [(e.t_ms, int(e.fields["mgdl"])) for e in rep_events if e.kind == "bg"]
+    assert len(bg) == 36 and all(e.kind != "bg" or e.fields["src"] == "cgm" for e in rep_events)
+    assert bg == [(t - t % 1000, v) for t, v in trace.read(path).bg]
+
+
+def without_bg(path, out, empty_cells):
+    """The trace at ``path`` as a trace from before the bg_mgdl column (or with it empty)."""
+    meta, columns, *rows = path.read_text().splitlines()
+    assert columns.endswith(",bg_mgdl")
+    cut = [line.rsplit(",", 1)[0] for line in [columns, *rows]]
+    if empty_cells:
+        cut = [cut[0] + ",bg_mgdl"] + [row + "," for row in cut[1:]]
+    out.write_text("\n".join([meta, *cut]) + "\n")
+    return out
+
+
+def test_a_trace_without_readings_replays_as_before(recorded, tmp_path):
+    path, _ = recorded
+    old = without_bg(path, tmp_path / "old.trace", empty_cells=False)
+    empty = without_bg(path, tmp_path / "empty.trace", empty_cells=True)
+    assert "bg_mgdl" not in old.read_text() and trace.read(empty).bg == []
+    old_log = traceplay.replay(old)[1]
+    assert " bg " not in old_log and "name=cgm" not in old_log
+    assert traceplay.replay(empty)[1] == old_log  # an empty cell is no reading
 
 
 def test_replay_on_cpython_gives_the_same_event_log_bytes(recorded):

@@ -1,6 +1,7 @@
 """Trace format pumptrace/1 (host/pumpctl/trace.py, firmware boards/emu/tracefile.py)."""
 
 import io
+import json
 
 import pytest
 from boards.emu import tracefile
@@ -53,6 +54,13 @@ def test_reads_the_design_example():
         ([META, "t_ms,pressure_kpa,connector", "0,2.1,2"], r"ex.csv:3: connector must be"),
         ([META, "t_ms,pressure_kpa,label", "0,2.1,Oops!"], r"ex.csv:3: label 'Oops!'"),
         ([META, "t_ms,pressure_kpa"], r"ex.csv:3: no samples"),
+        ([META, "t_ms,pressure_kpa,bg_mgdl", "0,2.1,abc"], r"ex.csv:3: bg_mgdl .*got 'abc'"),
+        ([META, "t_ms,pressure_kpa,bg_mgdl", "0,2.1,", "100,2.1,601"],
+         r"ex.csv:4: bg_mgdl must be a whole number of mg/dL in 20..600, or empty, got '601'"),
+        ([META, "t_ms,pressure_kpa,bg_mgdl", "0,2.1,19"], r"ex.csv:3: bg_mgdl .*got '19'"),
+        ([META, "t_ms,pressure_kpa,bg_mgdl", "0,2.1,142.5"], r"ex.csv:3: bg_mgdl .*'142.5'"),
+        ([META, "t_ms,pressure_kpa,bg_mgdl", "0,2.1,-80"], r"ex.csv:3: bg_mgdl .*got '-80'"),
+        ([META, "t_ms,pressure_kpa", "²,2.1"], r"ex.csv:3: t_ms must be a non-negative"),
     ],
 )
 def test_malformed_traces_name_the_line(lines, message):
@@ -77,23 +85,27 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
             st.sampled_from([0, 1, None]),
             st.sampled_from(["", "occlusion", "leak", "clear"]),
             st.integers(0, 3),
+            st.sampled_from([0, 20, 142, 600]),
         ),
         min_size=1,
         max_size=30,
-    )
+    ),
+    st.booleans(),
 )
-def test_write_then_read_round_trips(rows):
+def test_write_then_read_round_trips(rows, with_bg):
     t = 0
     full = []
-    for dt, pa, conn, label, pulses in rows:
+    for dt, pa, conn, label, pulses, bg in rows:
         t += dt
-        full.append((t, pa, conn, label, pulses))
+        full.append((t, pa, conn, label, pulses, bg if with_bg else 0))
     buf = io.StringIO()
     meta = {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": [[0, 1.0]], "reservoir_u": 300}
-    writer = tracefile.TraceWriter(buf, meta)  # the one pumptrace/1 writer
+    writer = tracefile.TraceWriter(buf, meta, with_bg)  # the one pumptrace/1 writer
     for row in full:
         writer.row(*row)
     tr = trace.parse(buf.getvalue().splitlines())
+    assert ("bg_mgdl" in tr.columns) == with_bg
+    assert tr.bg == [(r[0], r[5]) for r in full if r[5]]
     assert tr.meta == meta
     assert tr.t_ms == [r[0] for r in full]
     assert tr.pressure_pa == [r[1] for r in full]
@@ -120,3 +132,30 @@ def test_replay_grid_holds_the_row_in_force_every_100_ms():
 def test_firmware_metadata_json_is_sorted_and_float_free():
     meta = {"b": [1, tracefile.Raw("0.050")], "a": {"y": "s", "x": True}}
     assert tracefile.dumps(meta) == '{"a": {"x": true, "y": "s"}, "b": [1, 0.050]}'
+
+
+def test_bg_column_readings_become_cgm_commands_at_the_second_of_their_row():
+    lines = [META, "t_ms,pressure_kpa,label,bg_mgdl", "0,2.1,,", "100,2.1,,142",
+             "300900,2.0,occlusion,", "301000,2.0,, 87 ", "302000,2.0,,"]
+    tr = trace.parse(lines, "cgm.csv")
+    assert tr.bg == [(100, 142), (301000, 87)]  # empty cells: no reading
+    actions = traceplay.scenario_for(tr)["actions"]
+    assert actions == [
+        {"at": "0:00:00", "command": "cgm", "args": {"mgdl": 142}},
+        {"at": "0:05:01", "command": "cgm", "args": {"mgdl": 87}},
+    ]
+
+
+def test_a_trace_without_the_bg_column_replays_only_its_metadata_actions():
+    actions = [{"at": "0:10:00", "command": "bolus", "args": {"amount_u": 1.0}}]
+    meta = META[:-1] + ', "actions": ' + json.dumps(actions) + "}"
+    tr = trace.parse([meta] + GOOD[1:], "old.csv")
+    assert tr.bg == []
+    assert traceplay.scenario_for(tr)["actions"] == actions
+
+
+def test_cgm_readings_are_read_from_event_lines():
+    assert tracefile.cgm_reading("60000 bg mgdl=142 src=cgm trend=flat iob=0\n") == 142
+    assert tracefile.cgm_reading("60000 bg mgdl=142 src=finger trend=none iob=0\n") == 0
+    assert tracefile.cgm_reading("60000 pulse src=basal total=50 res=199950\n") == 0
+    assert tracefile.cgm_reading("60000 bg\n") == 0

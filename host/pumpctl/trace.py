@@ -3,9 +3,9 @@
 A trace is CSV with one metadata line::
 
     # pumptrace/1 {"sample_hz": 10, "pulse_u": 0.05, "basal_u_per_h": [[0, 1.0]], ...}
-    t_ms,pressure_kpa,connector,label
-    0,2.1,1,
-    100,2.0,1,
+    t_ms,pressure_kpa,connector,label,bg_mgdl
+    0,2.1,1,,142
+    100,2.0,1,,
 
 The reader checks everything and raises TraceError naming the file and line
 (``trace.csv:12: t_ms 1100 is not after 1200 on line 11``), never a traceback.
@@ -25,11 +25,12 @@ from pumpctl.errors import UsageError
 from pumpctl.firmware import import_firmware
 
 import_firmware()
-from boards.emu.tracefile import FORMAT  # noqa: E402  (one name for the format, both ends)
+from boards.emu.tracefile import BG_COLUMN, FORMAT  # noqa: E402  (one name, both ends)
+from pump.glucose import MAX_MGDL, MIN_MGDL  # noqa: E402  (what the pump accepts)
 
 REQUIRED_META = ("sample_hz", "pulse_u", "basal_u_per_h", "reservoir_u")
 REQUIRED_COLUMNS = ("t_ms", "pressure_kpa")
-KNOWN_COLUMNS = ("t_ms", "pressure_kpa", "connector", "label", "pulses")
+KNOWN_COLUMNS = ("t_ms", "pressure_kpa", "connector", "label", "pulses", BG_COLUMN)
 # ground-truth labels: a fault's onset, or the end of the faults before it
 FAULT_LABELS = ("occlusion", "kink", "disconnect", "leak", "sensor")
 END_LABELS = ("clear", "sensor_ok")
@@ -51,6 +52,7 @@ class Trace:
     connector: list[int | None] = field(default_factory=list)
     labels: list[tuple[int, str]] = field(default_factory=list)  # (t_ms, label) onsets
     pulses_ms: list[int] = field(default_factory=list)  # recorded pulses, if the column exists
+    bg: list[tuple[int, int]] = field(default_factory=list)  # (t_ms, mg/dL) CGM readings
     path: str = "<trace>"
 
     @property
@@ -74,6 +76,11 @@ class Trace:
                 windows.append((label, t, None))
                 open_.append(len(windows) - 1)
         return windows
+
+
+def _is_count(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def kpa_to_pa(text: str) -> int:
@@ -141,6 +148,7 @@ def parse(lines: list[str], path: str = "<trace>") -> Trace:
     i_conn = columns.index("connector") if "connector" in columns else -1
     i_label = columns.index("label") if "label" in columns else -1
     i_pulses = columns.index("pulses") if "pulses" in columns else -1
+    i_bg = columns.index(BG_COLUMN) if BG_COLUMN in columns else -1
     trace = Trace(meta=meta, columns=columns, path=path)
     prev_t = None
     for n, raw in enumerate(lines[2:], 3):
@@ -152,7 +160,7 @@ def parse(lines: list[str], path: str = "<trace>") -> Trace:
             raise TraceError(f"{path}:{n}: expected {len(columns)} columns "
                              f"({','.join(columns)}), got {len(cells)}")
         t_text = cells[0].strip()
-        if not t_text.isdigit():
+        if not _is_count(t_text):
             raise TraceError(f"{path}:{n}: t_ms must be a non-negative integer, got {t_text!r}")
         t = int(t_text)
         if prev_t is not None and t <= prev_t:
@@ -182,9 +190,16 @@ def parse(lines: list[str], path: str = "<trace>") -> Trace:
                 trace.labels.append((t, label))
         if i_pulses >= 0:
             p = cells[i_pulses].strip()
-            if p and not p.isdigit():
+            if p and not _is_count(p):
                 raise TraceError(f"{path}:{n}: pulses must be a count, got {p!r}")
             trace.pulses_ms.extend([t] * int(p or "0"))
+        if i_bg >= 0:
+            g = cells[i_bg].strip()
+            if g:
+                if not _is_count(g) or not MIN_MGDL <= int(g) <= MAX_MGDL:
+                    raise TraceError(f"{path}:{n}: {BG_COLUMN} must be a whole number of mg/dL "
+                                     f"in {MIN_MGDL}..{MAX_MGDL}, or empty, got {g!r}")
+                trace.bg.append((t, int(g)))
     if not trace.t_ms:
         raise TraceError(f"{path}:{len(lines) + 1}: no samples after the column line")
     return trace

@@ -19,14 +19,16 @@ from pumpctl.firmware import import_firmware, run_firmware
 from pumpctl.timefmt import hms
 
 import_firmware()
-from boards.emu.tracefile import GRID_MS, OPEN_BIT, header_line  # noqa: E402  (the board's)
+from boards.emu.tracefile import BG_COLUMN, GRID_MS, OPEN_BIT, header_line  # noqa: E402
 from pump.pressure import pa_to_counts  # noqa: E402  (the board's ADC conversion)
 
 SCENARIO_FORMAT = "pumpscenario/1"
 
 
 def scenario_for(tr: trace.Trace) -> dict:
-    """The scenario a replay runs: the trace's settings, profile and host actions."""
+    """The scenario a replay runs: the trace's settings, profile and host actions, and a
+    ``cgm`` command for each reading of its bg_mgdl column, at the whole second of its row
+    (after the metadata's actions of that second)."""
     meta = tr.meta
     settings = dict(meta.get("settings") or {})
     settings.setdefault("pulse_u", meta["pulse_u"])
@@ -45,8 +47,20 @@ def scenario_for(tr: trace.Trace) -> dict:
         "connector_fitted": bool(meta.get("connector_fitted", "connector" in tr.columns)),
         "settings": settings,
         "basal_u_per_h": meta["basal_u_per_h"],
-        "actions": meta.get("actions", []),
+        "actions": list(meta.get("actions", [])) + [
+            {"at": hms(t), "command": "cgm", "args": {"mgdl": mgdl}} for t, mgdl in tr.bg
+        ],
     }
+
+
+def gives_cgm(action: dict) -> bool:
+    """Whether a scenario action gives the pump a CGM reading (docs/scenarios.md)."""
+    if "cgm_mgdl" in action:
+        return True
+    if "bg_mgdl" in action or "bg_mmol" in action:
+        return action.get("source") == "cgm"
+    command, args = action.get("command"), action.get("args") or {}
+    return command == "cgm" or (command == "bg" and args.get("source") == "cgm")
 
 
 def grid(tr: trace.Trace) -> array:
@@ -87,8 +101,10 @@ def replay(path: Path, cpython: bool = False) -> tuple[trace.Trace, str]:
 def record(scenario_path: Path, out: Path, cpython: bool = False) -> list[eventlog.Event]:
     """Run a scenario on the emulated plant and write what the sensor read to ``out``.
 
-    The firmware writes the samples; the host adds the scenario's settings and
-    host actions to the metadata so that a replay runs the same delivery."""
+    The firmware writes the samples (and the CGM readings the pump reported, in the bg_mgdl
+    column, when the scenario streams any); the host adds the scenario's settings and host
+    actions to the metadata so that a replay runs the same delivery. Actions that gave CGM
+    readings stay out of it then: the column carries them."""
     raw = json.loads(Path(scenario_path).read_text())
     with tempfile.TemporaryDirectory() as tmp:
         part = Path(tmp) / "trace.csv"
@@ -96,11 +112,15 @@ def record(scenario_path: Path, out: Path, cpython: bool = False) -> list[eventl
         with part.open() as src, out.open("w") as dst:
             first = src.readline()
             meta = json.loads(first.split(" ", 2)[2])
+            columns = src.readline()
+            bg = BG_COLUMN in columns.rstrip("\n").split(",")
             meta["settings"] = raw.get("settings", {})
             meta["start_time"] = raw.get("start_time", "0:00")
-            meta["actions"] = [a for a in raw.get("actions", []) if "fault" not in a]
+            meta["actions"] = [a for a in raw.get("actions", [])
+                               if "fault" not in a and not (bg and gives_cgm(a))]
             meta["faults"] = [a for a in raw.get("actions", []) if "fault" in a]
             dst.write(header_line(meta))
+            dst.write(columns)
             for line in src:
                 dst.write(line)
     return eventlog.parse(proc.stdout)

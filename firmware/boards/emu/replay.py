@@ -5,12 +5,14 @@ Usage (Unix port or CPython, from the firmware directory):
     main.py --replay GRID SCENARIO    run SCENARIO with the sensor and connector read from GRID
 Events go to stdout. GRID is a trace converted by the host (pumpctl.traceplay):
 one uint16 of counts per 100 ms. In a replay SCENARIO carries the settings, basal profile,
-duration and host actions (the host builds it from the trace's metadata);
-fault injections in it are ignored: the trace is the world.
+duration and host actions (the host builds it from the trace's metadata, and the readings of
+its ``bg_mgdl`` column as ``cgm`` commands); fault injections in it are ignored: the trace is
+the world. A recording of a scenario that streams CGM readings gets the ``bg_mgdl`` column.
 """
 
 import sys
 
+from pump import glucose
 from pump.units import InputError
 
 from boards.emu import plant as plant_model
@@ -42,13 +44,25 @@ def meta_of(scenario):
     }
 
 
+def streams_cgm(actions):
+    """Whether any action gives the pump a CGM reading (a recording then has bg_mgdl)."""
+    for a in actions:
+        if a.kind == "command" and a.data[0] in ("bg", "cgm") and a.data[2] == glucose.CGM:
+            return True
+    return False
+
+
 def run(scenario, out, mode, trace_path):
     board = EmuBoard(scenario, out)
     actions = scenario.actions
     trace_out = None
     if mode == "record":
         trace_out = open(trace_path, "w")
-        board.pressure = tracefile.TraceRecorder(trace_out, meta_of(scenario), board)
+        bg = streams_cgm(actions)
+        recorder = tracefile.TraceRecorder(trace_out, meta_of(scenario), board, bg)
+        board.pressure = recorder
+        if bg:
+            board.out = recorder.events(out)
     else:
         samples = tracefile.GridSamples(trace_path)
         board.pressure = tracefile.TracePressure(samples, board.clock)

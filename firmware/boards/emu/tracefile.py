@@ -4,7 +4,9 @@ recorder and player.
 ``TraceWriter`` is the only code that writes pumptrace/1: the emulated board's
 recorder, ``pumpctl monitor --record`` and ``pumpctl record`` / ``trace gen``
 all go through it. ``TraceRecorder`` writes what the emulated sensor read, tick
-by tick, while a scenario runs against the plant; ``TracePressure`` and ``TraceConnector`` play
+by tick, while a scenario runs against the plant, and the CGM readings the pump
+reports in its event log (the optional ``bg_mgdl`` column, ``cgm_reading``);
+``TracePressure`` and ``TraceConnector`` play
 a trace back into the firmware instead of the plant (open loop: the firmware
 keeps its own delivery schedule). Portable: runs on the Unix port. The host
 validates the CSV (errors with line numbers) and converts it to a 100 ms grid
@@ -52,39 +54,64 @@ def header_line(meta):
     return "# %s %s\n" % (FORMAT, dumps(meta))
 
 
-COLUMNS = "t_ms,pressure_kpa,connector,label,pulses\n"
+COLUMNS = "t_ms,pressure_kpa,connector,label,pulses"
+BG_COLUMN = "bg_mgdl"
+
+
+def cgm_reading(line):
+    """mg/dL of the CGM reading an event-log line reports (``T bg mgdl=N src=cgm ...``),
+    or 0 when the line is not one."""
+    parts = line.split(" ", 4)
+    if len(parts) < 4 or parts[1] != "bg" or parts[3] != "src=cgm":
+        return 0
+    value = parts[2][5:]
+    return int(value) if parts[2].startswith("mgdl=") and value.isdigit() else 0
 
 
 class TraceWriter:
     """Writes a pumptrace/1 file to ``out`` (a text stream): the metadata line and the column
-    line now, then one ``row`` per sample."""
+    line now, then one ``row`` per sample. ``bg``: with the optional ``bg_mgdl`` column."""
 
-    def __init__(self, out, meta):
+    def __init__(self, out, meta, bg=False):
         self.out = out
         self.rows = 0
+        self.bg = bg
         out.write(header_line(meta))
-        out.write(COLUMNS)
+        out.write(COLUMNS + ("," + BG_COLUMN if bg else "") + "\n")
 
-    def row(self, t_ms, pa, connector, label, pulses):
+    def row(self, t_ms, pa, connector, label, pulses, bg_mgdl=0):
         """One sample: ``pa`` the pressure in integer Pa, ``connector`` 1 closed, 0 open or None
         (no switch, or not known), ``label`` ground truth or '', ``pulses`` motor pulses since
-        the previous row."""
+        the previous row, ``bg_mgdl`` a CGM reading the pump received by this row (0: none;
+        written only with the column)."""
         conn = "" if connector is None else "%d" % connector
-        self.out.write("%d,%s,%s,%s,%d\n" % (t_ms, fmt_kpa(pa), conn, label, pulses))
+        line = "%d,%s,%s,%s,%d" % (t_ms, fmt_kpa(pa), conn, label, pulses)
+        if self.bg:
+            line += ",%d\n" % bg_mgdl if bg_mgdl else ",\n"
+        else:
+            line += "\n"
+        self.out.write(line)
         self.rows += 1
 
 
 class TraceRecorder:
-    """Wraps a board's pressure sensor: every reading also becomes a trace row."""
+    """Wraps a board's pressure sensor: every reading also becomes a trace row. With ``bg``
+    the pump's event log goes through ``events`` (a text stream around it) and each CGM
+    reading it reports lands in the ``bg_mgdl`` cell of the next row."""
 
-    def __init__(self, out, meta, board):
+    def __init__(self, out, meta, board, bg=False):
         self.out = out
         self.board = board
         self.inner = board.pressure
         self.plant = board.plant
         self._pulses = 0
         self._labels = []
-        self.writer = TraceWriter(out, meta)
+        self._bg = []  # CGM readings reported since the last row
+        self.writer = TraceWriter(out, meta, bg)
+
+    def events(self, log):
+        """A stream for the event log that writes to ``log`` and notes the CGM readings."""
+        return _EventTap(log, self._bg)
 
     def read_raw(self):
         counts = self.inner.read_raw()
@@ -98,8 +125,23 @@ class TraceRecorder:
         pulses = board.motor.pulses - self._pulses
         self._pulses = board.motor.pulses
         closed = 1 if board.connector.closed() else 0
-        self.writer.row(now, counts_to_pa(counts), closed, label, pulses)
+        bg = self._bg.pop(0) if self._bg else 0
+        self.writer.row(now, counts_to_pa(counts), closed, label, pulses, bg)
         return counts
+
+
+class _EventTap:
+    """The event log on its way out: every line is written on, CGM readings are noted."""
+
+    def __init__(self, log, readings):
+        self.log = log
+        self.readings = readings
+
+    def write(self, line):
+        mgdl = cgm_reading(line)
+        if mgdl:
+            self.readings.append(mgdl)
+        return self.log.write(line)
 
 
 GRID_MS = 100  # the replay grid: the control task samples every 100 ms

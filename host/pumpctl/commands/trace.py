@@ -89,5 +89,6 @@ def run_check(args: argparse.Namespace) -> int:
     tr = trace.read(args.trace)
     print(f"{args.trace}: pumptrace/1, {len(tr.t_ms)} samples over "
           f"{tr.duration_ms / 3600000:.2f} h, columns {','.join(tr.columns)}, "
-          f"{len(tr.labels)} labels, {len(tr.pulses_ms)} recorded pulses")
+          f"{len(tr.labels)} labels, {len(tr.pulses_ms)} recorded pulses, "
+          f"{len(tr.bg)} CGM readings")
     return 0

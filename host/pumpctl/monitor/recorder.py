@@ -10,13 +10,14 @@ from ..errors import PumpctlError
 from ..firmware import import_firmware
 
 import_firmware()
-from boards.emu.tracefile import TraceWriter  # noqa: E402
+from boards.emu.tracefile import TraceWriter, cgm_reading  # noqa: E402
 from pump.pressure import counts_to_pa  # noqa: E402
 
 
 class TraceRecorder:
     """pumptrace/1 from telemetry: every pressure sample of every status frame, the
-    connector, and the motor pulses from the event frames (``pulses`` column).
+    connector, the motor pulses from the event frames (``pulses`` column) and the CGM
+    readings the pump reports (``bg_mgdl`` column: the first row at or after the reading).
 
     Rows are written one status frame late: a pulse's event comes after the
     status frame of its tick, and the row must already count it.
@@ -30,6 +31,7 @@ class TraceRecorder:
         self.offset = 0  # added to board time after a reset, so trace time never goes back
         self.pending: list[tuple[int, int, int | None]] = []  # (t_ms, counts, connector)
         self.pulses: list[int] = []  # board t_ms + offset of pulses not yet in a row
+        self.readings: list[tuple[int, int]] = []  # (t_ms + offset, mg/dL) not yet in a row
 
     @property
     def rows(self) -> int:
@@ -55,12 +57,17 @@ class TraceRecorder:
             self.f = open(self.path, "w", encoding="utf-8")
         except OSError as e:
             raise PumpctlError(f"--record: cannot write {self.path}: {e.strerror}") from None
-        self.writer = TraceWriter(self.f, meta)
+        self.writer = TraceWriter(self.f, meta, bg=True)
 
     def on_event(self, line: str) -> None:
         t, _, rest = line.partition(" ")
-        if rest.startswith("pulse ") and t.isdigit():
+        if not t.isdigit():
+            return
+        if rest.startswith("pulse "):
             self.pulses.append(int(t) + self.offset)
+        mgdl = cgm_reading(line)
+        if mgdl:
+            self.readings.append((int(t) + self.offset, mgdl))
 
     def on_status(self, status: dict) -> None:
         samples = status.get("samples")
@@ -88,7 +95,10 @@ class TraceRecorder:
         for t, counts, conn in self.pending:
             n = sum(1 for p in self.pulses if p <= t)
             self.pulses = [p for p in self.pulses if p > t]
-            self.writer.row(t, counts_to_pa(counts), conn, "", n)
+            bg = 0
+            if self.readings and self.readings[0][0] <= t:
+                bg = self.readings.pop(0)[1]
+            self.writer.row(t, counts_to_pa(counts), conn, "", n, bg)
             self.last_t = t
         self.pending = []
         self.f.flush()
