@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pumpctl.patient import metrics
@@ -174,10 +175,12 @@ class ArmRow:
     runs: int
 
 
-def _med_worst(values: list[float], fmt: str) -> str:
+def _med_worst(values: list[float], fmt: str,
+               worst: Callable[[list[float]], float] = max) -> str:
+    """'median / worst' of ``values``, the one cell of every table here (worst: max or min)."""
     if not values:
         return "-"
-    return f"{statistics.median(values):{fmt}} / {max(values):{fmt}}"
+    return f"{statistics.median(values):{fmt}} / {worst(values):{fmt}}"
 
 
 def fault_rows(results: list[dict]) -> list[ArmRow]:
@@ -219,11 +222,10 @@ def render_ratio(rows: list[ArmRow]) -> str:
     for kind in FAULTS:
         fw = next(r for r in rows if r.fault == kind and r.arm == "firmware")
         com = next(r for r in rows if r.fault == kind and r.arm == "commercial")
-        lines.append(
-            f"  {FAULT_NAMES[kind]:<11} hours above 250, firmware / commercial: median "
-            f"{_pct(statistics.median(fw.hours), statistics.median(com.hours))}, worst "
-            f"{_pct(max(fw.hours), max(com.hours))}, cohort total "
-            f"{_pct(sum(fw.hours), sum(com.hours))}  (target <= 25 %)")
+        cells = ", ".join(f"{name} {_pct(f(fw.hours), f(com.hours))}" for name, f in
+                          (("median", statistics.median), ("worst", max), ("cohort total", sum)))
+        lines.append(f"  {FAULT_NAMES[kind]:<11} hours above 250, firmware / commercial: "
+                     f"{cells}  (target <= 25 %)")
     return "\n".join(lines)
 
 
@@ -240,11 +242,9 @@ def render_baseline(results: list[dict]) -> str:
         ms = [r["metrics"] for r in base if r["patient"].startswith(group + "#")]
         if not ms:
             continue
-        tir = [m["tir"] for m in ms]
-        low = [m["below_70"] for m in ms]
         lines.append(
-            f"  {group:<11} {statistics.median(tir):>10.1f} / {min(tir):<6.1f} "
-            f"{statistics.median(low):>10.1f} / {max(low):<6.1f} "
+            f"  {group:<11} {_med_worst([m['tir'] for m in ms], '.1f', min):>19} "
+            f"{_med_worst([m['below_70'] for m in ms], '.1f'):>19} "
             f"{max(m['below_54'] for m in ms):>10.1f} "
             f"{sum(1 for m in ms if m['below_54'] > 0):>8}/{len(ms):<5} "
             f"{statistics.median(m['mean'] for m in ms):>10.0f}")
