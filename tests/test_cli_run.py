@@ -59,3 +59,17 @@ def test_usage_errors_exit_2_with_a_message():
     assert proc.returncode == 2 and "--heap" in proc.stderr
     proc = pumpctl("frobnicate")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`pumpctl ... | head`: the pipe closes before pumpctl writes; it stops quietly with 141."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pumpctl.cli", "iob", "--dia-min", "360", "--peak-min", "75",
+         "--dose", "1@0", *[a for t in range(0, 400, 5) for a in ("--at", str(t))], "--json"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={"PYTHONPATH": str(REPO / "host"), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    proc.stdout.close()  # the reader is gone before the first write
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
