@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _reader_went_away() -> int:
-    """stdout's reader closed early (`pumpctl replay --json | head`): stop quietly, as Unix tools do.
+    """stdout's reader closed early (`pumpctl replay --json | head`): stop quietly like Unix tools.
 
     Pointing stdout at /dev/null keeps the interpreter's final flush from raising again.
     """
