@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from pumpctl.errors import UsageError
-from pumpctl.patient import agp, metrics
+from pumpctl.patient import agp, metrics, therapy
 from pumpctl.patient.params import patient
 from pumpctl.patient.sim import Config, Simulation, fault_outcomes
 from pumpctl.patient.spec import (
@@ -17,7 +17,6 @@ from pumpctl.patient.spec import (
     SpecError,
     check_days,
     check_patient,
-    default_meals,
     format_time,
     load_meals,
     parse_fault,
@@ -32,11 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a virtual patient wearing the pump: glucose metrics, faults and what they cost",
         description="Co-simulate one of simglucose's 30 UVA/Padova virtual patients with the "
         "firmware on the emulated board (MicroPython Unix port), in virtual time: the patient's "
-        "CGM reading goes to the pump every 5 min, meals are bolused for with the patient's own "
-        "carb ratio and correction factor, and only the insulin the infusion line lets through "
-        "reaches the patient. Prints the consensus glucose metrics and, per fault, when it was "
-        "detected and fixed, hours above 250 mg/dL and the peak. Times are [DAYd]HH:MM since "
-        "the start (midnight of day 0). See docs/patients.md.",
+        "CGM reading goes to the pump every 5 min, meals are bolused for with the pump's own "
+        "calculator (the patient's carb ratio, correction 1800/TDI, insulin on board), and only "
+        "the insulin the infusion line lets through reaches the patient. Prints the consensus "
+        "glucose metrics and, per fault, when it was detected and fixed, hours above 250 mg/dL "
+        "and the peak. Times are [DAYd]HH:MM since the start (midnight of day 0). See "
+        "docs/patients.md.",
     )
     p.add_argument("--patient", default="adult#001", metavar="NAME",
                    help="adolescent#001..#010, adult#001..#010, child#001..#010 "
@@ -44,8 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=float, default=1.0, metavar="N",
                    help="length of the run in days (default 1)")
     p.add_argument("--meals", type=Path, metavar="FILE",
-                   help="meals and the user's response time (pumpmeals/1 JSON); default 45 g "
-                   "at 07:00, 70 g at 12:00, 80 g at 18:00 every day, response 15 min")
+                   help="meals and the user's response time (pumpmeals/1 JSON); default 45, 70 "
+                   "and 80 g at 07:00, 12:00 and 18:00 every day per kg of body weight at the "
+                   "adults' mean weight (86 kg), response 15 min")
     p.add_argument("--fault", action="append", default=[], metavar="KIND@[DAYd]HH:MM",
                    help="inject a line fault: occlusion, disconnect or leak (50 %%), e.g. "
                    "occlusion@1d03:10; repeatable")
@@ -65,7 +66,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         if args.meals is not None:
             meals, response = load_meals(args.meals, minutes)
         else:
-            meals, response = default_meals(minutes), DEFAULT_RESPONSE_MIN
+            meals, response = therapy.meals(patient(name), minutes), DEFAULT_RESPONSE_MIN
         faults = [parse_fault(text, minutes) for text in args.fault]
     except SpecError as e:
         raise UsageError(str(e)) from None
@@ -118,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
     p = config.patient
     print(f"Virtual patient {p.name}: {config.minutes / 1440:g} days, seed {config.seed}, "
           f"firmware on the MicroPython Unix port")
-    print(f"  therapy: basal {p.basal_u_per_h:.2f} U/h, carb ratio {p.carb_ratio:g} g/U, "
-          f"correction {p.correction:.0f} mg/dL/U, response to alarms {config.response_min} min")
+    s = therapy.settings_for(p)
+    print(f"  therapy: {s.line()}, response to alarms {config.response_min} min")
+    print(f"  meals: {s.meals_line() + ' every day' if args.meals is None else args.meals}")
     print("Timeline:")
     for t, note in result.actions:
         print(f"  {format_time(t)}  {note}")

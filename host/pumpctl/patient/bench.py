@@ -19,11 +19,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pumpctl.patient import metrics
+from pumpctl.patient import metrics, therapy
 from pumpctl.patient.model import PatientModel
 from pumpctl.patient.params import patient, patients
 from pumpctl.patient.sim import DETECTIONS, Config, Simulation, fault_outcomes
-from pumpctl.patient.spec import Fault, default_meals
+from pumpctl.patient.spec import Fault
 
 HORIZON_H = 8
 WARMUP_MIN = 120  # the run starts 2 h before the onset, the patient at steady state
@@ -32,6 +32,7 @@ FAULTS = ("occlusion", "disconnect", "leak")
 FAULT_NAMES = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": "leak 50%"}
 ARM_NAMES = {"firmware": "this firmware", "commercial": "commercial latency",
              "none": "none until set change"}
+HYPO_TARGET_PCT = 4  # international consensus: < 4 % of the time below 70 mg/dL
 FASTING_ONSET_MIN = 60
 FASTING_H = 24
 # Sherr et al. 2014: fasting from 21:00, 2 h zero basal at a random time after 23:30,
@@ -55,7 +56,8 @@ def fault_task(name: str, kind: str, seed: int) -> dict:
     onset = WARMUP_MIN
     minutes = onset + HORIZON_H * 60
     start = (onset_tod - WARMUP_MIN) % 1440
-    config = Config(patient(name), minutes, default_meals(minutes, start), [Fault(kind, onset)],
+    p = patient(name)
+    config = Config(p, minutes, therapy.meals(p, minutes, start), [Fault(kind, onset)],
                     seed=sim_seed, start_tod=start)
     sim = Simulation(config)
     sim.advance(onset)
@@ -75,7 +77,8 @@ def fault_task(name: str, kind: str, seed: int) -> dict:
 
 def baseline_task(name: str, seed: int) -> dict:
     rng = task_rng("baseline", name, seed)
-    config = Config(patient(name), 1440, default_meals(1440), seed=rng.randrange(2**32))
+    p = patient(name)
+    config = Config(p, 1440, therapy.meals(p, 1440), seed=rng.randrange(2**32))
     result = Simulation(config).run()
     m = metrics.compute(result.glucose_every(5), 5)
     return {"task": "baseline", "patient": name, "seed": seed, "metrics": m.to_json()}
@@ -140,8 +143,11 @@ def model_only_validation() -> list[dict]:
     return out
 
 
-def run_task(task: str, patient: str, fault: str = "", seed: int = 0) -> dict:
-    """One campaign task (docs/campaigns.md): parameters in, a JSON outcome out."""
+def run_task(task: str, patient: str, fault: str = "", seed: int = 0,
+             therapy: str = "") -> dict:
+    """One campaign task (docs/campaigns.md): parameters in, a JSON outcome out.
+    ``therapy`` names the settings rules (therapy.RULES): it is part of the task's key, so
+    a results file from other settings is not taken for this one."""
     if task == "fault":
         return fault_task(patient, fault, seed)
     if task == "baseline":
@@ -152,13 +158,18 @@ def run_task(task: str, patient: str, fault: str = "", seed: int = 0) -> dict:
 
 
 def tasks(seeds: int, names: list[str] | None = None) -> list[dict]:
-    """Every task of the bench, one patient-fault-seed run per fault task."""
-    out: list[dict] = []
-    for n in names or list(patients()):  # patient by patient: a cut run covers whole patients
-        out += [{"task": "fault", "patient": n, "fault": k, "seed": s}
-                for s in range(1, seeds + 1) for k in FAULTS]
-        out += [{"task": "baseline", "patient": n, "seed": s} for s in range(1, seeds + 1)]
-        out += [{"task": t, "patient": n} for t in ("fasting", "overnight")]
+    """Every task of the bench, one patient-fault-seed run per fault task. The cohort's
+    baseline days and validations come first (they say whether the settings are sensible),
+    then the faults seed by seed: a run cut short covers the whole cohort with the seeds it
+    finished."""
+    names = names or list(patients())
+    rules = {"therapy": therapy.RULES}
+    out = [{"task": "baseline", "patient": n, "seed": s, **rules}
+           for s in range(1, seeds + 1) for n in names]
+    out += [{"task": t, "patient": n, **rules} for t in ("fasting", "overnight") for n in names]
+    for s in range(1, seeds + 1):
+        out += [{"task": "fault", "patient": n, "fault": k, "seed": s, **rules}
+                for n in names for k in FAULTS]
     return out
 
 
@@ -234,10 +245,11 @@ def render_baseline(results: list[dict]) -> str:
     base = [r for r in results if r["task"] == "baseline"]
     if not base:
         return ""
-    lines = [f"Baseline day, no fault ({len(base)} patient-days; 45/70/80 g meals bolused with "
-             "the patient's own carb ratio and correction factor):",
+    lines = [f"Baseline day, no fault ({len(base)} patient-days), the pump set up as:",
+             *(f"  - {line}" for line in therapy.sources()),
              f"  {'group':<11} {'TIR median / worst':>19} {'<70 median / worst':>19} "
-             f"{'<54 worst':>10} {'days with <54':>14} {'mean glucose':>13}"]
+             f"{'<54 worst':>10} {'days <70 > 4 %':>15} {'days with <54':>14} "
+             f"{'mean glucose':>13}"]
     for group in ("adult", "adolescent", "child"):
         ms = [r["metrics"] for r in base if r["patient"].startswith(group + "#")]
         if not ms:
@@ -246,6 +258,7 @@ def render_baseline(results: list[dict]) -> str:
             f"  {group:<11} {_med_worst([m['tir'] for m in ms], '.1f', min):>19} "
             f"{_med_worst([m['below_70'] for m in ms], '.1f'):>19} "
             f"{max(m['below_54'] for m in ms):>10.1f} "
+            f"{sum(1 for m in ms if m['below_70'] > HYPO_TARGET_PCT):>9}/{len(ms):<5} "
             f"{sum(1 for m in ms if m['below_54'] > 0):>8}/{len(ms):<5} "
             f"{statistics.median(m['mean'] for m in ms):>10.0f}")
     return "\n".join(lines)

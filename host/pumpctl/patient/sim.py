@@ -92,7 +92,6 @@ class Simulation:
         self.pushed = 0
         self.pushed_at_onset = 0
         self.offered = False
-        self.last_cgm = 0.0
         self.commercial_armed = False
         self.minute = 0
         self.glucose = [self.patient.glucose]
@@ -131,12 +130,14 @@ class Simulation:
 
     # --- the user ------------------------------------------------------------------
     def _watch(self, line: str) -> None:
-        """A raised alarm: the user acts on it after the response time."""
+        """An alarm that sounds (raised, or re-armed after an acknowledgement while its cause
+        stands): the user acts on it after the response time. A high-priority alarm holds
+        insulin until it is acknowledged, even after its cause has gone (DEL-5)."""
         fields = line.split()
         if len(fields) < 3 or fields[1] != "alarm":
             return
         kv = dict(f.split("=", 1) for f in fields[2:] if "=" in f)
-        if kv.get("state") != "raised":
+        if kv.get("state") not in ("raised", "rearmed"):
             return
         kind = kv.get("kind", "")
         if kind in self.alarms_pending:

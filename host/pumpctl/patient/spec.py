@@ -90,15 +90,15 @@ def _inside(minute: int, minutes: int, where: str) -> None:
                         f"(it ends at {format_time(minutes)})")
 
 
-def default_meals(minutes: int, start_tod: int = 0) -> list[Meal]:
+def default_meals(minutes: int, start_tod: int = 0, scale: float = 1.0) -> list[Meal]:
     """The default meals of a run of ``minutes`` that starts at minute ``start_tod`` of the
-    day (run minutes, in time order)."""
+    day (run minutes, in time order), each ``scale`` times the default in whole grams."""
     out = []
     for day in range(minutes // 1440 + 2):
         for at, carbs in DEFAULT_MEALS:
             minute = day * 1440 + parse_time(at, "meal") - start_tod
             if 0 <= minute < minutes:
-                out.append(Meal(minute, carbs))
+                out.append(Meal(minute, max(1, round(carbs * scale))))
     return sorted(out, key=lambda m: m.at_min)
 
 

@@ -1,52 +1,102 @@
-"""The patient's pump therapy: their settings on the pump, CGM readings in, meal boluses.
+"""The patient's pump therapy: their settings on the pump, their meals, CGM in, boluses.
 
-The pump is set up as the patient's clinician would from simglucose's Quest.csv: a flat
-basal at the rate that holds their fasting steady state, their own carbohydrate ratio and
-correction factor (the pump's default target range); bolus and daily limits wide enough for
-their largest meal bolus. On a firmware with the therapy commands (glucose, calculator:
-docs/therapy.md) the CGM reading goes to the pump every 5 min and the pump's own calculator
-proposes each meal bolus, which the user confirms on the pump with the long press. On a
-firmware without them, the user works the same rule out by hand (carbs / CR, plus
-(CGM - 140) / CF above 140 mg/dL, simglucose's basal-bolus controller) and asks for a bolus.
+The pump is set up as a clinician starts a pump (docs/patients.md, "The patients' therapy"):
+
+- basal: flat, the rate that holds the patient's own fasting steady state
+  (simglucose's ``u2ss * BW / 6000`` U/min);
+- carb ratio: the patient's own, Quest.csv's CR;
+- correction factor (ISF): 1800 / TDI mg/dL/U, the usual rule for rapid-acting insulin, from
+  the patient's total daily insulin in Quest.csv (Quest.csv's own CF is 2 to 4 times
+  stronger than the rule, and with the pump's 100-120 target it overcorrects the children
+  into hypoglycaemia: docs/patients.md gives the measured difference);
+- the pump's default target range (100-120 mg/dL), IOB rules and rounding: the pump's own
+  calculator proposes every meal bolus from the latest CGM reading, and the user confirms
+  it on the pump with the long press;
+- meals: simglucose's mean day (45, 70, 80 g at 07:00, 12:00, 18:00) per kg of body weight
+  at the adult cohort's mean weight, so a 35 kg child eats 41 % of it: the model's meal and
+  insulin inputs are both per kg, so equal g/kg is an equal challenge;
+- bolus and daily limits wide enough for the largest meal bolus of the cohort.
 """
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pumpctl.firmware import import_firmware
+from pumpctl.patient.params import Patient, patients
+from pumpctl.patient.spec import DEFAULT_MEALS, Meal, default_meals
 
 if TYPE_CHECKING:
     from pumpctl.patient.sim import Config, Simulation
 
 CONFIRM_PRESS_MS = 1500  # the long press that accepts an offered bolus (long_press_ms 1000)
-HAND_TARGET_MGDL = 140
+RULES = "questCR-1800-per-kg"  # names these settings (the bench's results file keys on it)
+ISF_RULE = 1800  # mg/dL/U x U/day: correction factor = ISF_RULE / TDI (rapid-acting insulin)
+
+
+@dataclass(frozen=True)
+class PumpSettings:
+    """What the patient's pump is set to, and how big their meals are."""
+
+    basal_u_per_h: float
+    carb_ratio: float  # g/U, to 0.1 (the pump's resolution)
+    isf: float  # mg/dL/U, whole
+    meal_scale: float  # the patient's meals = the default day's x this
+
+    def line(self) -> str:
+        return (f"basal {self.basal_u_per_h:.2f} U/h, carb ratio {self.carb_ratio:g} g/U, "
+                f"correction {self.isf:g} mg/dL/U")
+
+    def meals_line(self) -> str:
+        return " / ".join(f"{max(1, round(g * self.meal_scale))} g at {at}"
+                          for at, g in DEFAULT_MEALS)
 
 
 @cache
-def firmware_names() -> tuple[frozenset[str], frozenset[str]]:
-    """(host commands, settings) the firmware in this checkout knows."""
-    import_firmware()
-    from pump import commands, settings
-
-    return frozenset(commands.NAMES), frozenset(settings.NAMES)
+def adult_mean_bw() -> float:
+    """The adult cohort's mean body weight (kg): the weight the default meals are for."""
+    return statistics.fmean(p.p["BW"] for n, p in patients().items() if p.group == "adult")
 
 
-def has_calculator() -> bool:
-    names = firmware_names()[0]
-    return "wizard" in names and "cgm" in names
+def settings_for(p: Patient) -> PumpSettings:
+    return PumpSettings(
+        basal_u_per_h=round(p.basal_u_per_h, 3),
+        carb_ratio=round(p.carb_ratio, 1),
+        isf=round(ISF_RULE / p.tdi),
+        meal_scale=p.p["BW"] / adult_mean_bw(),
+    )
+
+
+def sources() -> list[str]:
+    """Where every setting comes from, for a report's header."""
+    bw = adult_mean_bw()
+    meals = "/".join(str(g) for _, g in DEFAULT_MEALS)
+    times = ", ".join(t for t, _ in DEFAULT_MEALS)
+    per_kg = "/".join(f"{g / bw:.2f}" for _, g in DEFAULT_MEALS)
+    return [
+        "basal: the patient's fasting steady state (u2ss x BW / 6000 U/min)",
+        f"carb ratio: Quest.csv's CR; correction factor {ISF_RULE} / TDI mg/dL/U (TDI: "
+        "Quest.csv); the pump's calculator with its target 100-120 mg/dL and IOB rules",
+        f"meals: {meals} g at {times} for the adults' mean {bw:.1f} kg, scaled to the "
+        f"patient's body weight ({per_kg} g/kg)",
+    ]
+
+
+def meals(p: Patient, minutes: int, start_tod: int = 0) -> list[Meal]:
+    """The patient's default meals in a run of ``minutes`` starting at ``start_tod``."""
+    return default_meals(minutes, start_tod, settings_for(p).meal_scale)
 
 
 def scenario(config: Config) -> dict:
     """The pumpscenario/1 object the firmware boots with."""
     p = config.patient
+    s = settings_for(p)
     hours = config.minutes // 60 + 2
     settings = {"pulse_u": 0.05, "max_bolus_u": 25, "max_u_per_h": 30, "max_u_per_day": 200,
-                "max_basal_u_per_h": 5}
-    if "carb_ratio_g_per_u" in firmware_names()[1]:
-        settings["carb_ratio_g_per_u"] = [[0, round(p.carb_ratio, 1)]]
-        settings["isf_mgdl_per_u"] = [[0, round(p.correction)]]
+                "max_basal_u_per_h": 5,
+                "carb_ratio_g_per_u": [[0, s.carb_ratio]], "isf_mgdl_per_u": [[0, s.isf]]}
     return {
         "format": "pumpscenario/1",
         "name": f"sim {p.name}",
@@ -55,39 +105,26 @@ def scenario(config: Config) -> dict:
         "start_time": f"{config.start_tod // 60}:{config.start_tod % 60:02d}",
         "connector_fitted": False,  # an infusion set at the site: the disconnect is unseen
         "settings": settings,
-        "basal_u_per_h": [[0, round(p.basal_u_per_h, 3)]],
+        "basal_u_per_h": [[0, s.basal_u_per_h]],
         "plant": {"sample": config.seed % 2**32},
     }
 
 
 def send_cgm(sim: Simulation, minute: int, reading: float) -> None:
     """The CGM stream: one reading every 5 minutes, in whole mg/dL."""
-    sim.last_cgm = reading
-    if has_calculator():
-        sim.do(minute, {"command": "cgm", "args": {"mgdl": round(reading)}}, None)
+    sim.do(minute, {"command": "cgm", "args": {"mgdl": round(reading)}}, None)
 
 
 def meal_bolus(sim: Simulation, minute: int, carbs_g: float) -> None:
-    """The user boluses for the meal with the patient's carb ratio and correction factor."""
-    if has_calculator():
-        sim.do(minute, {"command": "wizard", "args": {"carbs_g": round(carbs_g)}},
-               f"meal {carbs_g:g} g: the pump's calculator")
-        if sim.offered:  # a refused proposal (glucose below 70, ...) gives no bolus
-            sim.do(minute, {"press": CONFIRM_PRESS_MS}, "the user confirms the bolus on the pump")
-        return
-    p = sim.c.patient
-    units = carbs_g / p.carb_ratio
-    if sim.last_cgm > HAND_TARGET_MGDL:
-        units += (sim.last_cgm - HAND_TARGET_MGDL) / p.correction
-    units = min(int(units / 0.05) * 0.05, 25)
-    if units >= 0.05:
-        sim.do(minute, {"command": "bolus", "args": {"amount_u": round(units, 2)}},
-               f"meal {carbs_g:g} g: bolus {units:.2f} U")
-    else:
-        sim.actions.append((minute, f"meal {carbs_g:g} g: no bolus"))
+    """The user asks the pump's calculator for the meal (its proposal uses the latest CGM
+    reading, the patient's carb ratio and correction factor, and insulin on board) and
+    confirms it on the pump; a refused proposal (glucose below 70, ...) gives no bolus."""
+    sim.do(minute, {"command": "wizard", "args": {"carbs_g": round(carbs_g)}},
+           f"meal {carbs_g:g} g: the pump's calculator")
+    if sim.offered:
+        sim.do(minute, {"press": CONFIRM_PRESS_MS}, "the user confirms the bolus on the pump")
 
 
 def set_changed(sim: Simulation, minute: int) -> None:
     """Tell the pump a new set is on (its set-change reminder starts again)."""
-    if "set_changed" in firmware_names()[0]:
-        sim.do(minute, {"command": "set_changed"}, None)
+    sim.do(minute, {"command": "set_changed"}, None)
