@@ -118,3 +118,55 @@ def test_default_meals_follow_the_time_of_day_the_run_starts_at():
                                                                      (1080, 80)]
     # a run from 17:00 for 16 h: dinner at 18:00, next day's breakfast at 07:00
     assert [(m.at_min, m.carbs_g) for m in default_meals(960, 17 * 60)] == [(60, 80), (840, 45)]
+    # scaled to a patient's weight, in whole grams
+    assert [m.carbs_g for m in default_meals(1440, 0, 0.41)] == [18, 29, 33]
+
+
+def test_settings_follow_their_stated_rules():
+    """The pump is set up from the patient's own data by the rules docs/patients.md names."""
+    from pumpctl.patient import therapy
+
+    for name in ("adult#007", "adolescent#002", "child#004"):
+        p = patient(name)
+        s = therapy.settings_for(p)
+        assert s.carb_ratio == p.carb_ratio  # Quest.csv's CR
+        assert abs(s.isf * p.tdi - 1800) <= p.tdi / 2  # 1800 / TDI, whole mg/dL
+        assert abs(s.basal_u_per_h - p.p["u2ss"] * p.p["BW"] / 100) < 1e-3
+    # meals per kg: a child eats its weight's share of the adults' day
+    child, adult = patient("child#008"), patient("adult#002")
+    ratio = therapy.settings_for(child).meal_scale / therapy.settings_for(adult).meal_scale
+    assert abs(ratio - child.p["BW"] / adult.p["BW"]) < 1e-9
+    day = therapy.meals(child, 1440)
+    assert [m.at_min for m in day] == [420, 720, 1080] and sum(m.carbs_g for m in day) < 60
+
+
+def test_a_meal_is_bolused_by_the_pumps_calculator_with_the_patients_settings():
+    from pumpctl.patient import therapy
+
+    p = patient("child#001")
+    s = therapy.settings_for(p)
+    result = Simulation(Config(p, 40, [Meal(20, 30)], seed=2)).run()
+    (proposal,) = [e for e in result.events if " wizard state=proposed " in e]
+    kv = dict(f.split("=", 1) for f in proposal.split()[2:])
+    bg = int(kv["bg"])
+    assert bg == round(dict(result.cgm)[20])  # the latest CGM reading, sent every 5 min
+    assert int(kv["carbs"]) == 30 and int(kv["food"]) == 30 * 10000 // round(s.carb_ratio * 10)
+    expected_corr = (bg - 120) * 1000 // s.isf if bg > 120 else 0  # target range 100-120
+    if bg < 100:
+        expected_corr = (bg - 100) * 1000 // s.isf
+    assert int(kv["corr"]) == expected_corr
+    assert any(" bolus state=started " in e and "src=wizard" in e for e in result.events)
+    assert sum(result.insulin_u[20:25]) * 1000 >= int(kv["suggested"]) - 1
+
+
+def test_the_user_acknowledges_an_alarm_each_time_it_sounds():
+    """A high-priority alarm (urgent low) holds insulin until acknowledged, even after its
+    cause has gone: a re-armed alarm must get the user's answer too."""
+    sim = Simulation(Config(patient("child#001"), 60, [], seed=2, response_min=5))
+    sim._watch("600000 alarm kind=bg_urgent_low prio=high state=raised mgdl=52")
+    assert sim.due[10 + 1 + 5] == [("respond", "bg_urgent_low")]
+    sim._watch("660000 alarm kind=bg_urgent_low state=escalated level=1")  # no new answer
+    sim._apply(16, "respond", "bg_urgent_low")
+    sim._watch("1200000 alarm kind=bg_urgent_low state=rearmed")
+    assert sim.due[20 + 1 + 5] == [("respond", "bg_urgent_low")]
+    sim.link.close()

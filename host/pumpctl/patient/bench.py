@@ -158,18 +158,20 @@ def run_task(task: str, patient: str, fault: str = "", seed: int = 0,
 
 
 def tasks(seeds: int, names: list[str] | None = None) -> list[dict]:
-    """Every task of the bench, one patient-fault-seed run per fault task. The cohort's
-    baseline days and validations come first (they say whether the settings are sensible),
-    then the faults seed by seed: a run cut short covers the whole cohort with the seeds it
-    finished."""
+    """Every task of the bench, one patient-fault-seed run per fault task, seed by seed: the
+    cohort's baseline days (they say whether the settings are sensible), its faults, and after
+    the first seed the co-simulated validations. A run cut short covers the whole cohort with
+    the seeds it finished."""
     names = names or list(patients())
     rules = {"therapy": therapy.RULES}
-    out = [{"task": "baseline", "patient": n, "seed": s, **rules}
-           for s in range(1, seeds + 1) for n in names]
-    out += [{"task": t, "patient": n, **rules} for t in ("fasting", "overnight") for n in names]
+    out: list[dict] = []
     for s in range(1, seeds + 1):
+        out += [{"task": "baseline", "patient": n, "seed": s, **rules} for n in names]
         out += [{"task": "fault", "patient": n, "fault": k, "seed": s, **rules}
                 for n in names for k in FAULTS]
+        if s == 1:
+            out += [{"task": t, "patient": n, **rules}
+                    for t in ("fasting", "overnight") for n in names]
     return out
 
 
