@@ -170,3 +170,15 @@ def test_the_user_acknowledges_an_alarm_each_time_it_sounds():
     sim._watch("1200000 alarm kind=bg_urgent_low state=rearmed")
     assert sim.due[20 + 1 + 5] == [("respond", "bg_urgent_low")]
     sim.link.close()
+
+
+def test_commercial_arm_is_the_undetected_arm_for_a_disconnect():
+    """The bench runs the commercial arm of a disconnect or leak as the 'none' arm (commercial
+    pumps have no alarm for them): the two runs must be the same, byte for byte."""
+    config = Config(patient("adolescent#003"), 120, [Meal(30, 40)], [Fault("disconnect", 60)],
+                    seed=7, response_min=10)
+    sim = Simulation(config)
+    sim.advance(60)
+    commercial = sim.fork("commercial", 100).run().to_bytes()
+    assert commercial == sim.fork("none", 100).run().to_bytes()
+    assert commercial != sim.fork("firmware", 100).run().to_bytes()

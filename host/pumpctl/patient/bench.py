@@ -63,6 +63,8 @@ def fault_task(name: str, kind: str, seed: int) -> dict:
     sim.advance(onset)
     arms = {}
     for arm in DETECTIONS:
+        if arm == "commercial" and kind != "occlusion":
+            continue  # no disconnect or leak alarm: the same run as "none" (a third saved)
         result = sim.fork(arm, set_change).run()
         (out,) = fault_outcomes(result)
         arms[arm] = {
@@ -70,6 +72,7 @@ def fault_task(name: str, kind: str, seed: int) -> dict:
             "alarm_min": None if out.alarm_min is None else out.alarm_min - onset,
             "fixed_min": None if out.fixed_min is None else out.fixed_min - onset,
         }
+    arms.setdefault("commercial", arms["none"])
     sim.link.close()
     return {"task": "fault", "patient": name, "fault": kind, "seed": seed, "onset": onset_tod,
             "arms": arms}
@@ -235,6 +238,8 @@ def render_ratio(rows: list[ArmRow]) -> str:
     for kind in FAULTS:
         fw = next(r for r in rows if r.fault == kind and r.arm == "firmware")
         com = next(r for r in rows if r.fault == kind and r.arm == "commercial")
+        if not fw.hours:
+            continue
         cells = ", ".join(f"{name} {_pct(f(fw.hours), f(com.hours))}" for name, f in
                           (("median", statistics.median), ("worst", max), ("cohort total", sum)))
         lines.append(f"  {FAULT_NAMES[kind]:<11} hours above 250, firmware / commercial: "
@@ -314,6 +319,9 @@ def plot(rows: list[ArmRow], out) -> None:
         for kind in FAULTS:
             for arm in DETECTIONS:
                 row = next(r for r in rows if r.fault == kind and r.arm == arm)
+                if not row.runs:  # a partial report: no run of this fault yet
+                    pos += 1
+                    continue
                 box = ax.boxplot([getattr(row, field)], positions=[pos], widths=0.7,
                                  patch_artist=True)
                 box["boxes"][0].set_facecolor(colours[arm])
