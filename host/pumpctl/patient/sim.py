@@ -120,13 +120,15 @@ class Simulation:
             reply.delivered_nl, reply.spilled_nl, reply.pushed_nl)
         return reply
 
-    def do(self, minute: int, action: dict, note: str | None) -> None:
-        """Apply ``action`` on the pump now; ``note`` (if any) goes in the timeline.
-        ``offered`` tells whether it put a bolus on offer (for the user to confirm)."""
+    def do(self, minute: int, action: dict, note: str | None) -> list[str]:
+        """Apply ``action`` on the pump now; ``note`` (if any) goes in the timeline; returns
+        the events it caused. ``offered`` tells whether it put a bolus on offer (for the
+        user to confirm)."""
         if note is not None:
             self.actions.append((minute, note))
         reply = self._send("do " + json.dumps(action, sort_keys=True))
         self.offered = any(" button state=offered " in ev for ev in reply.events)
+        return reply.events
 
     # --- the user ------------------------------------------------------------------
     def _watch(self, line: str) -> None:

@@ -119,10 +119,25 @@ def meal_bolus(sim: Simulation, minute: int, carbs_g: float) -> None:
     """The user asks the pump's calculator for the meal (its proposal uses the latest CGM
     reading, the patient's carb ratio and correction factor, and insulin on board) and
     confirms it on the pump; a refused proposal (glucose below 70, ...) gives no bolus."""
-    sim.do(minute, {"command": "wizard", "args": {"carbs_g": round(carbs_g)}},
-           f"meal {carbs_g:g} g: the pump's calculator")
+    events = sim.do(minute, {"command": "wizard", "args": {"carbs_g": round(carbs_g)}}, None)
+    sim.actions.append((minute, f"meal {carbs_g:g} g: the pump's calculator {_proposal(events)}"))
     if sim.offered:
         sim.do(minute, {"press": CONFIRM_PRESS_MS}, "the user confirms the bolus on the pump")
+
+
+def _proposal(events: list[str]) -> str:
+    """The calculator's proposal in words, from its event (docs/events.md: wizard)."""
+    for ev in events:
+        fields = ev.split()
+        if len(fields) > 2 and fields[1] == "wizard" and "state=proposed" in fields:
+            kv = dict(f.split("=", 1) for f in fields[2:] if "=" in f)
+            parts = (f"(BG {kv.get('bg')}, food {int(kv.get('food', 0)) / 1000:.2f}, "
+                     f"correction {int(kv.get('corr', 0)) / 1000:.2f}, "
+                     f"IOB {int(kv.get('iob_used', 0)) / 1000:.2f} U)")
+            if "reason" in kv and kv["reason"] != "capped_max_bolus":
+                return f"proposes nothing: {kv['reason']} {parts}"
+            return f"proposes {int(kv.get('suggested', 0)) / 1000:.2f} U {parts}"
+    return "proposes nothing"
 
 
 def set_changed(sim: Simulation, minute: int) -> None:
