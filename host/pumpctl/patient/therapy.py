@@ -6,7 +6,7 @@ The pump is set up as a clinician starts a pump (docs/patients.md, "The patients
   (simglucose's ``u2ss * BW / 6000`` U/min);
 - carb ratio: the patient's own, Quest.csv's CR;
 - correction factor (ISF): 1800 / TDI mg/dL/U, the usual rule for rapid-acting insulin, from
-  the patient's total daily insulin in Quest.csv (Quest.csv's own CF is 2 to 4 times
+  the patient's total daily insulin in Quest.csv (Quest.csv's own CF is 1.2 to 4.1 times
   stronger than the rule, and with the pump's 100-120 target it overcorrects the children
   into hypoglycaemia: docs/patients.md gives the measured difference);
 - the pump's default target range (100-120 mg/dL), IOB rules and rounding: the pump's own
