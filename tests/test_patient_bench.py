@@ -37,3 +37,37 @@ def test_validation_lines():
     assert text.startswith("suspension rise: 25 mg/dL/h")
     assert "8.0 h, over the 1/2" in text and "400 mg/dL: not reached" in text
     assert "180 vs 140 mg/dL (+40)" in text
+
+
+
+def test_partial_report_of_a_run_cut_short(tmp_path):
+    """--tabulate --partial reports what has finished (here a results file holding one
+    baseline day) and says how much that is; --partial alone is refused, naming the flag."""
+    import csv
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from pumpctl import campaign
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "patient_bench.py"
+    results = tmp_path / "bench.csv"
+    (task,) = [t for t in bench.tasks(1, ["adult#001"]) if t["task"] == "baseline"]
+    outcome = {"task": "baseline", "patient": "adult#001", "seed": 1,
+               "metrics": {"tir": 88.0, "below_70": 5.0, "below_54": 0.0, "mean": 150.0}}
+    with results.open("w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(campaign.COLUMNS)
+        w.writerow([campaign.task_key(bench.run_task, task), "pumpctl.patient.bench.run_task",
+                    json.dumps(task), "ok", json.dumps(outcome), "20.0", "9.5", "w", "code", ""])
+    argv = [sys.executable, str(tool), "--patients", "adult#001", "--results", str(results),
+            "--plot", str(tmp_path / "p.png"), "--no-progress"]
+    out = subprocess.run([*argv, "--tabulate", "--partial"], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    assert "PARTIAL: 1 of 6 tasks" in out.stdout and "10 CPU s" in out.stdout
+    assert "(1 patient-days)" in out.stdout and "88.0 / 88.0" in out.stdout
+    assert "1/1" in out.stdout  # the day's 5 % below 70 is over the 4 % target
+    bad = subprocess.run([*argv, "--partial"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--partial" in bad.stderr
