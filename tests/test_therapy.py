@@ -87,6 +87,25 @@ def test_a_proposal_lapses_on_the_timeout_or_a_short_press():
     assert [e.fields["state"] for e in b.events("wizard")] == ["proposed", "lapsed"] * 2
 
 
+def test_proposal_ids_go_on_across_reboots():
+    """CAL-1: an id in the event log names one proposal, even when the pump restarted between
+    two (a proposal accepted before a reboot must not share its id with one after it)."""
+    b = bench(carb_ratio_g_per_u=[[0, 10]])
+    command(b, "wizard", {"carbs_g": 30})
+    press(b, 1500)  # accepted
+    command(b, "wizard", {"carbs_g": 10})
+    b.reboot()  # the power goes while the second one is on offer
+    b.run_for(2000)
+    command(b, "wizard", {"carbs_g": 20})
+    b.reboot()
+    b.reboot()
+    command(b, "wizard", {"carbs_g": 20})
+    proposed = [e.int("id") for e in b.events("wizard") if e.fields["state"] == "proposed"]
+    assert len(proposed) == 4 and proposed == sorted(set(proposed))  # never given again
+    accepted = [e.int("id") for e in b.events("wizard") if e.fields["state"] == "accepted"]
+    assert accepted == proposed[:1]
+
+
 def test_below_the_minimum_bg_nothing_is_offered():
     b = bench()
     assert command(b, "wizard", {"carbs_g": 30, "bg_mgdl": 60}) == "bg_below_min"

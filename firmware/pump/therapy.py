@@ -17,7 +17,11 @@ supervisor steps allocate nothing, tests/test_memory.py):
   record is added as a dose at the boot time, so IOB never forgets delivered
   insulin;
 - ``bg.jnl``: the glucose readings (BG-1);
-- ``clock.jnl``: the set-change time and the pending BG check (REM-1).
+- ``clock.jnl``: the set-change time and the pending BG check (REM-1); a
+  record is also written for each calculator proposal, before it is logged, and
+  its seq is the proposal's id: ids go on across reboots, so an id in the event
+  log names one proposal only (CAL-1). (A seq, not a record of its own: no
+  more code or RAM at boot.)
 """
 
 from pump import glucose as glucose_mod
@@ -57,7 +61,7 @@ class Therapy:
         self._causes = 0  # alarm causes standing, bit i = ALARM_KINDS[i]
         self._iob_at = -1
         self._iob = 0
-        self.proposals = 0  # proposals made since boot (their ids)
+        self.proposals = 0  # id of the newest proposal (a clock record's seq, see propose)
         self.offered = 0  # id of the proposal waiting for the long press; 0: none
         self._seqs = [0, 0, 0]  # next record seq of the dose, BG and clock rings
         app.delivery.bolus_pulse_hooks.append(self._bolus_pulse)
@@ -244,6 +248,9 @@ class Therapy:
             s.wizard_step, s.max_bolus, s.min_bg_calc,
         )  # fmt: skip
         self.proposals += 1
+        if self._rings is not None:  # the id: the seq of a clock record, written before the event
+            self._write_clock()
+            self.proposals = self._seqs[2] - 1
         self.app.log.emit(
             "wizard", "state=proposed id=%d %s" % (self.proposals, wizard.describe(p))
         )
