@@ -182,3 +182,23 @@ def test_commercial_arm_is_the_undetected_arm_for_a_disconnect():
     commercial = sim.fork("commercial", 100).run().to_bytes()
     assert commercial == sim.fork("none", 100).run().to_bytes()
     assert commercial != sim.fork("firmware", 100).run().to_bytes()
+
+
+def test_a_meal_bolus_refused_during_an_alarm_is_asked_for_once_the_set_is_changed():
+    """The pump starts no bolus while a high-priority alarm stands; the simulated user asks
+    the calculator again after dealing with the alarm, as a person would."""
+    first = Simulation(short_config()).run()
+    (out,) = fault_outcomes(first)
+    meal_at = out.alarm_min + 2  # after the alarm, before the user's response
+    config = Config(patient("adolescent#003"), 180, [Meal(meal_at, 40)],
+                    [Fault("occlusion", 60)], seed=7, response_min=10)
+    result = Simulation(config).run()
+    notes = dict(result.actions)
+    assert "the pump refuses the bolus (alarm)" in notes[meal_at]
+    fixed = fault_outcomes(result)[0].fixed_min
+    late = [(m, n) for m, n in result.actions if "meal 40 g (eaten" in n]
+    assert late and late[0][0] == fixed + 2  # new set a minute later, the alarm cleared
+    assert f"eaten {fixed + 2 - meal_at} min ago" in late[0][1]
+    starts = [int(e.split()[0]) // 60000 for e in result.events
+              if " bolus state=started " in e and "src=wizard" in e]
+    assert starts == [fixed + 2]

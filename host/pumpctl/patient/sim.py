@@ -92,6 +92,7 @@ class Simulation:
         self.pushed = 0
         self.pushed_at_onset = 0
         self.offered = False
+        self.meal_unbolused: tuple[int, float] | None = None  # (minute, g) the pump refused
         self.commercial_armed = False
         self.minute = 0
         self.glucose = [self.patient.glucose]
@@ -157,6 +158,12 @@ class Simulation:
         self.do(minute, {"fault": "disconnect"}, f"{why}: the user takes the set off")
         self._at(minute + 1, "new_set", alarm)
 
+    def _meal_again(self, minute: int) -> None:
+        """An alarm dealt with: a meal bolus the pump refused meanwhile is asked for again a
+        minute later (the pump clears an acknowledged alarm at its next check)."""
+        if self.meal_unbolused is not None:
+            self._at(minute + 1, "late_meal", None)
+
     def _apply(self, minute: int, what: str, arg) -> float:
         """One due item; returns the carbohydrate announced (g)."""
         if what == "meal":
@@ -177,6 +184,7 @@ class Simulation:
                 self._fix_line(minute, f"{kind} alarm", alarm=kind)
             else:
                 self.do(minute, {"command": "ack", "args": {"kind": kind}}, f"ack {kind}")
+                self._meal_again(minute)
         elif what == "commercial_alarm":
             if self.active:
                 self._fix_line(minute, "commercial occlusion alarm")
@@ -185,6 +193,9 @@ class Simulation:
             therapy.set_changed(self, minute)
             if arg is not None:
                 self.do(minute, {"command": "ack", "args": {"kind": arg}}, f"ack {arg}")
+            self._meal_again(minute)
+        elif what == "late_meal":
+            therapy.late_meal_bolus(self, minute)
         elif what == "command":
             self.do(minute, arg, f"pump command {arg['command']}")
         elif what == "set_change":

@@ -31,8 +31,9 @@ from pumpctl.patient.spec import DEFAULT_MEALS, Meal, default_meals
 if TYPE_CHECKING:
     from pumpctl.patient.sim import Config, Simulation
 
+MEAL_LATE_MIN = 120  # a meal bolus the pump refused is still asked for up to this late
 CONFIRM_PRESS_MS = 1500  # the long press that accepts an offered bolus (long_press_ms 1000)
-RULES = "questCR-1800-per-kg"  # names these settings (the bench's results file keys on it)
+RULES = "questCR-1800-per-kg-2"  # names these settings (the bench's results file keys on it)
 ISF_RULE = 1800  # mg/dL/U x U/day: correction factor = ISF_RULE / TDI (rapid-acting insulin)
 
 
@@ -115,14 +116,41 @@ def send_cgm(sim: Simulation, minute: int, reading: float) -> None:
     sim.do(minute, {"command": "cgm", "args": {"mgdl": round(reading)}}, None)
 
 
-def meal_bolus(sim: Simulation, minute: int, carbs_g: float) -> None:
+def meal_bolus(sim: Simulation, minute: int, carbs_g: float, late: str = "") -> None:
     """The user asks the pump's calculator for the meal (its proposal uses the latest CGM
     reading, the patient's carb ratio and correction factor, and insulin on board) and
-    confirms it on the pump; a refused proposal (glucose below 70, ...) gives no bolus."""
+    confirms it on the pump. A proposal refused for the glucose (below 70) gives no bolus; a
+    bolus the pump will not start while an alarm stands is asked for again once the user has
+    dealt with the alarm (``late_meal_bolus``)."""
     events = sim.do(minute, {"command": "wizard", "args": {"carbs_g": round(carbs_g)}}, None)
-    sim.actions.append((minute, f"meal {carbs_g:g} g: the pump's calculator {_proposal(events)}"))
+    blocked = _refusal(events)
+    sim.actions.append((minute, f"meal {carbs_g:g} g{late}: the pump's calculator "
+                                f"{_proposal(events)}"
+                                + (f"; the pump refuses the bolus ({blocked})" if blocked else "")))
+    if blocked and sim.meal_unbolused is None:
+        sim.meal_unbolused = (minute, carbs_g)
     if sim.offered:
         sim.do(minute, {"press": CONFIRM_PRESS_MS}, "the user confirms the bolus on the pump")
+
+
+def late_meal_bolus(sim: Simulation, minute: int) -> None:
+    """After an alarm is dealt with: the bolus the pump refused for a meal eaten within the
+    last MEAL_LATE_MIN minutes, asked for now (the calculator sees the glucose and IOB now)."""
+    if sim.meal_unbolused is None:
+        return
+    at, carbs = sim.meal_unbolused
+    sim.meal_unbolused = None
+    if minute - at <= MEAL_LATE_MIN:
+        meal_bolus(sim, minute, carbs, late=f" (eaten {minute - at} min ago)")
+
+
+def _refusal(events: list[str]) -> str:
+    """Why the pump would not start the offered bolus (an alarm, suspended...), or ''."""
+    for ev in events:
+        fields = ev.split()
+        if len(fields) > 2 and fields[1] == "refused" and "what=bolus" in fields:
+            return next((f[7:] for f in fields if f.startswith("reason=")), "refused")
+    return ""
 
 
 def _proposal(events: list[str]) -> str:
