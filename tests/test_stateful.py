@@ -146,8 +146,11 @@ class PumpMachine(RuleBasedStateMachine):
         bolus_before = b.app.delivery.bolus
         reason = commands.execute(b.app, b.now, commands.parse("wizard", args), "host", True)
         note(f"wizard {args} -> {reason}")
-        # CAL-1: it proposes, never delivers (its BG, if urgently low, may stop a running bolus)
-        assert b.app.delivery.bolus in (bolus_before, None)
+        after = b.app.delivery.bolus
+        # CAL-1: it proposes, never delivers. The BG entered with it may stop a running bolus
+        # (below 55 mg/dL the urgent-low alarm holds insulin, DEL-5), never start one.
+        urgent_low = b.app.alarms.find("bg_urgent_low") is not None
+        assert after is bolus_before or (after is None and urgent_low)
 
     @rule()
     def reboot(self):
@@ -320,6 +323,22 @@ def test_regression_basal_held_by_the_hourly_limit_is_not_owed():
     m.advance(ms=1_974_685)
     m.check_delivery_matches_its_accounting()
     assert m.held > 0 and m.bench.events("limit")
+
+
+def test_regression_an_urgent_low_entered_with_the_calculator_stops_the_running_bolus():
+    """Shrunk from make fuzz: a bolus runs, then the calculator is asked with BG 40 mg/dL. The
+    reading raises the urgent-low alarm, which holds insulin and so ends the bolus (DEL-5); the
+    CAL-1 check had called any change of the running bolus a delivery by the calculator."""
+    m = PumpMachine()
+    m.boot(rate=0.0, reservoir=2, battery=5)
+    b = m.bench
+    assert b.app.delivery.request_bolus(b.now, 100, 0, "host") is None
+    assert b.app.delivery.bolus is not None
+    args = {"carbs_g": 0, "bg_mgdl": 40}
+    assert commands.execute(b.app, b.now, commands.parse("wizard", args), "host", True)
+    assert b.app.delivery.bolus is None
+    assert m.bench.app.alarms.find("bg_urgent_low") is not None
+    m.check_delivery_matches_its_accounting()
 
 
 TestPump = PumpMachine.TestCase
