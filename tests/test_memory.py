@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from emu import run_subprocess, scenario
 from mcu import builder, run_on_mcu
-from pumpctl.mcu.qemu import BoardError
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
@@ -65,13 +64,6 @@ BUSY = scenario(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=BoardError,
-    reason="issue 11's therapy state (insulin action table, glucose ring) landed last and the "
-    "busy scenario's boot now hits MemoryError at 64 KB on the Cortex-M3 (the short "
-    "three-way runs still fit); strict, so it reports the day the heap fits again",
-)
 def test_busy_scenario_runs_in_a_64k_heap_on_the_mcu(tmp_path):
     b = builder()
     on_mcu = run_on_mcu(b, BUSY, heap=HEAP_TARGET)
@@ -89,11 +81,14 @@ def test_busy_scenario_runs_in_a_64k_heap_on_the_mcu(tmp_path):
 
 def test_control_path_leaves_no_garbage_per_step(bundle):
     warmup_ms, until_ms = 600000, 4200000  # one hour after ten minutes, with a bolus or two
+    # The heap holds the window's garbage (automatic GC off) on a 64-bit port: not a memory
+    # target (those are the MCU test above and `make bench-memory`). 256K had no margin left:
+    # any change to the boot's allocation order could leave no 1.2 KB hole for the app's rings
     result = subprocess.run(
         [
             MICROPYTHON,
             "-X",
-            "heapsize=256K",
+            "heapsize=384K",
             str(REPO / "tools" / "mem_probe.py"),
             str(SCENARIO),
             str(warmup_ms),

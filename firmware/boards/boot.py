@@ -82,7 +82,9 @@ def serve(app, reason=None, rebuild=None):
                 return app
             from boards import bench
 
-            bench.run(app.board, request)
+            board = app.board
+            app = None  # the pump's RAM is the bench's, then the rebuilt pump's (small heaps)
+            bench.run(board, request)
             app = rebuild()
             reason = "bench_end"
     finally:

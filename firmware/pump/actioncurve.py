@@ -16,9 +16,7 @@ CPython, the Unix port and a 32-bit board compute the same bytes. Built by
 construction: 1 (32768) at the dose, 0 at the end of action, never increasing.
 """
 
-from array import array
-
-from pump.compat import const
+from pump.compat import const, zeros
 from pump.units import InputError
 
 ONE = const(32768)  # Q15: the whole dose still on board
@@ -110,19 +108,30 @@ def _build(dia, peak):
     """Q15 fraction remaining at each whole minute 0..dia (array of dia + 1 entries)."""
     # exp(-t/tau) = 2**(-t * rate) with rate = log2(e) (D - 2P) / (P (D - P)), in Q20 per minute
     rate = (dia - 2 * peak) * _LOG2E_Q20 // (peak * (dia - peak))
-    cumulative = array("i", bytes(4 * (dia + 1)))  # twice the trapezoid sum of activity
+    # Two passes over the activity, the total first, instead of keeping every running sum:
+    # no 1.4 KB temporary at boot (a 64 KB board had no hole for it)
+    total = 0  # twice the trapezoid sum of activity
     before = 0
-    total = 0
     for t in range(1, dia + 1):
-        shape = t * (dia - t) >> 3  # t (D - t) / 8 <= 11250: times a Q16 factor stays < 2**30
-        activity = (shape * pow2_neg_q16(t * rate) + 0x2000) >> 14  # rounded, <= 45000
+        activity = _activity(dia, rate, t)
         total += before + activity
-        cumulative[t] = total
         before = activity
-    table = array("H", bytes(2 * (dia + 1)))
-    for t in range(dia + 1):
-        table[t] = ONE - _fraction_q15(cumulative[t], total)
+    table = zeros("H", dia + 1)
+    table[0] = ONE
+    running = 0
+    before = 0
+    for t in range(1, dia + 1):
+        activity = _activity(dia, rate, t)
+        running += before + activity
+        before = activity
+        table[t] = ONE - _fraction_q15(running, total)
     return table
+
+
+def _activity(dia, rate, t):
+    """Activity at minute ``t`` (unnormalised, rounded, <= 45000)."""
+    shape = t * (dia - t) >> 3  # t (D - t) / 8 <= 11250: times a Q16 factor stays < 2**30
+    return (shape * pow2_neg_q16(t * rate) + 0x2000) >> 14
 
 
 def _fraction_q15(num, den):

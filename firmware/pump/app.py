@@ -7,11 +7,9 @@ Two periodic tasks carry the pump:
 The app never imports hardware: everything comes in through ``board``.
 """
 
-from array import array
-
 from pump.alarms import JOURNAL_BITS, Alarms
 from pump.button import IDLE, ButtonBolus
-from pump.compat import const, micropython
+from pump.compat import const, micropython, zeros
 from pump.delivery import Delivery
 from pump.events import EventLog
 from pump.feedback import Feedback
@@ -60,7 +58,7 @@ class App:
         self.feedback = Feedback(board.buzzer, board.led, self.log)
         self.therapy = Therapy(self)  # glucose, insulin on board, calculator, reminders
         self.button = ButtonBolus(settings, self.delivery, self.feedback, self.log, self.therapy)
-        self.pressure = array("H", bytes(2 * PRESSURE_RING))
+        self.pressure = zeros("H", PRESSURE_RING)
         self.pressure_index = 0  # where the next sample goes
         self.hooks = []  # callables(now) run every control tick, after sampling
         self.host = None  # the host link (pump.hostlink), when a host can be attached

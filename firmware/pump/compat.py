@@ -24,3 +24,16 @@ except ImportError:  # CPython
         @staticmethod
         def viper(fn):
             return fn
+
+
+def zeros(typecode, n):
+    """``array(typecode)`` of ``n`` zeros in one allocation of its own size, where
+    ``array(typecode, bytes(size))`` needs a free hole for the bytes too: twice the room at
+    boot, which a 64 KB board's heap may not have in one piece. For typecodes that hold
+    ``n - 1`` (H, h, i, I, l, L)."""
+    from array import array
+
+    out = array(typecode, range(n))  # sized once from the range's length
+    for i in range(n):
+        out[i] = 0
+    return out

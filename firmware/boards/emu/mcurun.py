@@ -18,6 +18,10 @@ import json
 import sys
 
 SAMPLE_STEPS = 5000  # a collection costs about 1M instructions at 64 KB
+# Room kept for the pump's boot while the scenario is parsed (a board has no script in its
+# RAM): otherwise the script's kept objects land between the JSON parser's temporaries, and
+# once those are freed a 64 KB heap has no hole left for the app's 1.2 KB rings
+BOOT_ROOM = 4096
 
 
 def _read_exactly(stream, size):
@@ -50,9 +54,11 @@ def main(size):
 
     hw_modules = _held()
     stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    room = bytearray(BOOT_ROOM)
     raw = json.loads(_read_exactly(stdin, size))
     scenario = Scenario(raw, plant_model.FAULTS)
     raw = None
+    del room  # now the app's
     parsed = _held()
     out = getattr(sys.stdout, "buffer", sys.stdout)  # raw: the log's bytes as on the Unix port
     board = EmuBoard(scenario, out, 0)

@@ -47,6 +47,8 @@ def meta_of(scenario):
 def streams_cgm(actions):
     """Whether any action gives the pump a CGM reading (a recording then has bg_mgdl)."""
     for a in actions:
+        if a.kind in ("cgm", "cgm_stream"):  # a scenario's cgm_mgdl stream
+            return True
         if a.kind == "command" and a.data[0] in ("bg", "cgm") and a.data[2] == glucose.CGM:
             return True
     return False
@@ -68,7 +70,7 @@ def run(scenario, out, mode, trace_path):
         board.pressure = tracefile.TracePressure(samples, board.clock)
         board.connector = tracefile.TraceConnector(samples, board.clock, scenario.connector_fitted)
         # the trace is the world: only the user's and the host's actions are replayed
-        actions = [a for a in actions if a.kind in ("command", "press")]
+        actions = [a for a in actions if a.kind in scenario_mod.USER_KINDS]
     try:
         return runner.run(scenario, out, board=board, actions=actions)
     finally:

@@ -8,7 +8,7 @@ run, 2 when the scenario or the arguments are bad (message on stderr).
 
 import sys
 
-from pump import commands
+from pump import commands, glucose
 from pump.sched import Task
 from pump.units import InputError
 from pump.uptime import DAY_MS
@@ -38,19 +38,60 @@ class ScenarioDriver:
         self.app = None  # the app of the current boot
         self.actions = [a for a in actions if a.kind != "press"]  # presses live in EmuButton
         self.next = 0
+        self.streams = []  # [stream action, next reading] of the CGM streams begun
 
     def tick(self, now):
         clock_ms = self.board.clock.now
-        actions = self.actions
-        while self.next < len(actions) and actions[self.next].at <= clock_ms:
-            action = actions[self.next]
-            self.next += 1  # before applying: a reboot action does not come back
+        while True:
+            action = self._take_due(clock_ms)
+            if action is None:
+                return
             self.apply(now, action)
+
+    def _take_due(self, clock_ms):
+        """The next action due by ``clock_ms``, in (time, place in the file) order, taken
+        (a reboot action does not come back); a CGM stream's readings come one by one."""
+        actions = self.actions
+        while True:
+            best = None  # a stream's cursor, or None: the list's next action
+            at = n = 0
+            if self.next < len(actions) and actions[self.next].at <= clock_ms:
+                at = actions[self.next].at
+                n = actions[self.next].n
+            else:
+                at = -1
+            for cursor in self.streams:
+                t = cursor[0].data.at_of(cursor[1])
+                sn = cursor[0].n
+                if t <= clock_ms and (at < 0 or t < at or (t == at and sn < n)):
+                    best, at, n = cursor, t, sn
+            if at < 0:
+                return None
+            if best is not None:
+                stream, j = best
+                if j + 1 < len(stream.data.readings):
+                    best[1] = j + 1
+                else:
+                    self.streams.remove(best)
+                return stream.data.reading(j, stream.n)
+            action = actions[self.next]
+            self.next += 1
+            if action.kind != "cgm_stream":
+                return action
+            self.streams.append([action, 0])  # its first reading is due now: next round
 
     def apply(self, now, action):
         kind = action.kind
         if kind == "command":
             commands.execute(self.app, now, action.data, "host")
+            return
+        if kind == "cgm":  # a reading the CGM sends through the host, as a command
+            commands.execute(self.app, now, ("cgm", action.data, glucose.CGM), "host")
+            return
+        if kind == "cgm_stream":  # all of it now (the co-simulation's "do")
+            stream = action.data
+            for j in range(len(stream.readings)):
+                self.apply(now, stream.reading(j, action.n))
             return
         self.app.log.emit("inject", "kind=%s" % kind)
         board = self.board
@@ -113,9 +154,13 @@ def run(scenario, out, speed=0, board=None, actions=None):
         except EndOfRun:
             break
         except Reboot as reboot:
-            app = boot(board, scenario, driver, reboot.reason)
+            reason = reboot.reason
         except WatchdogReset:
-            app = boot(board, scenario, driver, "watchdog")
+            reason = "watchdog"
+        # a reset loses the RAM: the old app must be garbage before the new one is built,
+        # or both are held at once (on a 64 KB heap they do not fit)
+        app = driver.app = None
+        app = boot(board, scenario, driver, reason)
     now = board.clock.ticks_ms()
     app.sched.sync(now)
     app.finish(now)

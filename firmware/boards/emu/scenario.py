@@ -8,6 +8,8 @@ e.g. ``actions[3].at: expected H:MM[:SS], got '7h'``. See docs/scenarios.md.
 """
 
 import json
+from array import array
+from collections import namedtuple
 
 from pump import commands, glucose
 from pump.basal import BasalProfile
@@ -43,6 +45,20 @@ _ACTION_KEYS = {
 }
 
 
+def _sort_by_time(actions):
+    """Sort ``actions`` by time in place, ties in file order. MicroPython's sort is not
+    stable, and decorating each action with its index costs a tuple per action at once;
+    the list is nearly sorted already, so an insertion sort is about linear and allocates
+    nothing."""
+    for i in range(1, len(actions)):
+        action = actions[i]
+        j = i
+        while j > 0 and actions[j - 1].at > action.at:
+            actions[j] = actions[j - 1]
+            j -= 1
+        actions[j] = action
+
+
 def parse_time(text, where):
     """'H:MM' or 'H:MM:SS' (hours may pass 24) -> ms."""
     if not isinstance(text, str):
@@ -61,11 +77,31 @@ def parse_time(text, where):
     return ((h * 60 + m) * 60 + sec) * 1000
 
 
-class Action:
-    def __init__(self, at_ms, kind, data):
-        self.at = at_ms  # ms since boot
-        self.kind = kind  # "press", "command", or a fault kind
-        self.data = data
+# at: ms since boot; kind: "press", "command", "cgm" (data: mg/dL, one reading the CGM sends
+# through the host), "cgm_stream" (data: a CgmStream, played reading by reading) or a fault
+# kind; n: the action's place in the file (actions at the same time go in file order)
+Action = namedtuple("Action", ("at", "kind", "data", "n"))
+class CgmStream:
+    """A CGM stream's readings (mg/dL) every ``every`` ms from ``at``. Kept as one array
+    (2 bytes a reading) and played one reading at a time (runner.ScenarioDriver): a day's
+    stream as 288 actions held 28 KB of a 64 KB Cortex-M3 heap (an instance and a command
+    tuple each), more than the pump's own objects."""
+
+    def __init__(self, at, every, readings):
+        self.at = at
+        self.every = every
+        self.readings = readings
+
+    def at_of(self, j):
+        return self.at + j * self.every
+
+    def reading(self, j, n):
+        """Reading ``j`` as an action (``n``: the stream's place in the file)."""
+        return Action(self.at + j * self.every, "cgm", self.readings[j], n)
+
+
+# the user's and the host's actions: what a replay plays (the trace is the rest of the world)
+USER_KINDS = ("command", "press", "cgm", "cgm_stream")
 
 
 class Scenario:
@@ -114,13 +150,11 @@ class Scenario:
             at = parse_time(item.get("at"), where + ".at")
             if at > self.duration:
                 raise InputError(where + ".at", "after the end of the scenario")
-            out.extend(self._action(item, at, where, plant_faults))
-        # MicroPython's sort is not stable: break ties by file order explicitly
-        order = [(a.at, n, a) for n, a in enumerate(out)]
-        order.sort(key=lambda row: (row[0], row[1]))
-        return [row[2] for row in order]
+            out.extend(self._action(item, at, where, plant_faults, i))
+        _sort_by_time(out)
+        return out
 
-    def _action(self, item, at, where, plant_faults):
+    def _action(self, item, at, where, plant_faults, n=0):
         kinds = [k for k in ACTION_KINDS if k in item]
         if len(kinds) != 1:
             raise InputError(where, "needs exactly one of %s" % ", ".join(ACTION_KINDS))
@@ -129,20 +163,21 @@ class Scenario:
             if kind != "fault" and key not in _ACTION_KEYS[kind]:
                 raise InputError(where + "." + str(key), "unknown key for a %s action" % kind)
         if kind == "press":
-            return self._presses(item, at, where)
+            return self._presses(item, at, where, n)
         if kind in ("bg_mgdl", "bg_mmol"):
             mgdl = glucose.parse_one(item[kind], kind[3:], where + "." + kind)
             source = glucose.parse_source(item.get("source", "finger"), where + ".source")
-            return [Action(at, "command", ("bg", mgdl, source))]
+            return [Action(at, "command", ("bg", mgdl, source), n)]
         if kind == "cgm_mgdl":
-            return self._cgm(item, at, where)
+            return [Action(at, "cgm_stream", self._cgm(item, at, where), n)]
         if kind == "command":
-            return [Action(at, "command", commands.parse(item["command"], item.get("args"), where))]
+            command = commands.parse(item["command"], item.get("args"), where)
+            return [Action(at, "command", command, n)]
         fault = item["fault"]
         if fault not in BOARD_FAULTS and fault not in plant_faults:
             known = ", ".join(BOARD_FAULTS + tuple(plant_faults))
             raise InputError(where + ".fault", "unknown fault %r (known: %s)" % (fault, known))
-        return [Action(at, fault, self._fault_args(fault, item, where))]
+        return [Action(at, fault, self._fault_args(fault, item, where), n)]
 
     def _cgm(self, item, at, where):
         """A CGM stream: one reading every ``every_min`` (default 5) from ``at`` on."""
@@ -150,16 +185,15 @@ class Scenario:
         if not isinstance(values, list) or not values:
             raise InputError(where + ".cgm_mgdl", "expected a list of mg/dL readings")
         every = to_int(item.get("every_min", 5), where + ".every_min", 1, 60) * 60000
-        out = []
-        for j, value in enumerate(values):
+        readings = array("H", bytes(2 * len(values)))
+        for j in range(len(values)):
             here = "%s.cgm_mgdl[%d]" % (where, j)
             if at + j * every > self.duration:
                 raise InputError(here, "after the end of the scenario")
-            mgdl = glucose.parse_one(value, "mgdl", here)
-            out.append(Action(at + j * every, "command", ("cgm", mgdl, glucose.CGM)))
-        return out
+            readings[j] = glucose.parse_one(values[j], "mgdl", here)
+        return CgmStream(at, every, readings)
 
-    def _presses(self, item, at, where):
+    def _presses(self, item, at, where, n):
         holds = item["press"]
         if type(holds) is int:
             holds = [holds]
@@ -170,7 +204,7 @@ class Scenario:
         t = at
         for j, hold in enumerate(holds):
             hold = to_int(hold, "%s.press[%d]" % (where, j), 50, MAX_HOLD_MS)
-            out.append(Action(t, "press", hold))
+            out.append(Action(t, "press", hold, n))
             t += hold + gap
         return out
 

@@ -19,7 +19,7 @@ from boards.emu import tracefile
 from boards.emu.board import EmuBoard
 from boards.emu.plant import FAULTS
 from boards.emu.runner import ScenarioDriver
-from boards.emu.scenario import Scenario
+from boards.emu.scenario import USER_KINDS, Scenario
 
 DEFAULT_WORLD = {
     "format": "pumpscenario/1",
@@ -66,7 +66,7 @@ def serve(cfg):
         samples = tracefile.GridSamples(cfg.trace)  # the host turned the trace into a grid
         board.pressure = tracefile.TracePressure(samples, board.clock)
         board.connector = tracefile.TraceConnector(samples, board.clock, scenario.connector_fitted)
-        actions = [a for a in actions if a.kind in ("command", "press")]
+        actions = [a for a in actions if a.kind in USER_KINDS]
     # Durable state on the board's own littlefs flash: it survives soft resets,
     # power cycles of the vboard and re-flashing (REL-1).
     import os
