@@ -40,7 +40,7 @@ DOSES_NAME = "iob.jnl"
 BG_NAME = "bg.jnl"
 CLOCK_NAME = "clock.jnl"
 ALARM_KINDS = glucose_mod.ALARM_KINDS + reminders_mod.KINDS
-_BASAL_EVERY_S = const(60)  # basal above/below schedule joins the doses once a minute
+_BASAL_EVERY_S = const(60)  # basal above/below schedule joins the doses each minute (and pulse)
 FRESH_BG_S = const(600)  # the calculator takes a reading up to 10 min old
 
 
@@ -57,7 +57,7 @@ class Therapy:
         self._last = None  # ticks of the last tick
         self._seen_bolus = 0  # delivery.bolus_given already counted as doses
         self._basal_acc = 0  # (mU/h)*s above (+) or below (-) the profile, not yet counted
-        self._basal_s = 0
+        self._basal_given = -1  # delivery.basal_given at the last flush (-1: not yet seen)
         self._causes = 0  # alarm causes standing, bit i = ALARM_KINDS[i]
         self._iob_at = -1
         self._iob = 0
@@ -162,15 +162,16 @@ class Therapy:
         return ""
 
     def _count_basal(self):
-        """Basal above or below the profile, when the settings count it (off by default)."""
+        """Basal above or below the profile, when the settings count it (off by default):
+        added up each second; its whole mU join the doses each minute and in the second after
+        each basal pulse, so a power cut loses at most what came since (docs/therapy.md)."""
         app = self.app
         if not app.settings.iob_basal:
             return
         d = app.delivery
         self._basal_acc += d.rate - d.profile.rate_at(app.uptime.time_of_day_ms())
-        self._basal_s += 1
-        if self._basal_s >= _BASAL_EVERY_S:
-            self._basal_s = 0
+        if self.now_s % _BASAL_EVERY_S == 0 or d.basal_given != self._basal_given:
+            self._basal_given = d.basal_given
             mu = self._basal_acc // 3600 if self._basal_acc >= 0 else -(-self._basal_acc // 3600)
             if mu:
                 self._basal_acc -= mu * 3600
