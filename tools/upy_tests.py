@@ -126,10 +126,12 @@ class BoardProcess:
     """``pumpctl vboard`` (or ``--mcu``: ``repl`` leaves it at its REPL, else the pump
     runs) in the background; ``pty`` is its serial port."""
 
-    def __init__(self, mcu: bool, work: Path, repl: bool = False):
+    def __init__(self, mcu: bool, work: Path, repl: bool = False, key: Path | None = None):
         argv = [sys.executable, "-m", "pumpctl.cli", "vboard"]
         argv += (["--mcu", "--repl"] if repl else ["--mcu"]) if mcu else [
             "--flash", str(work / "blank.img")]  # fmt: skip
+        if key is not None:  # the qemu board, keyed (SEC-1) before the pump starts
+            argv += ["--key", str(key)]
         self.proc = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
             env=dict(os.environ, PYTHONUNBUFFERED="1"), text=True,

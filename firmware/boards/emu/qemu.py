@@ -95,9 +95,14 @@ def make_board(scenario=None, speed=1, link=None):
     return board
 
 
-def serve(scenario=None, speed=1):
-    """Run the pump on the qemu board until the host asks for maintenance."""
+def serve(scenario=None, speed=1, key=None):
+    """Run the pump on the qemu board until the host asks for maintenance. ``key``
+    (bytes) is first provisioned as the device key (SEC-1), as ``pumpctl flash --key``
+    provisions a board: the RAM flash starts blank at every start of QEMU."""
+    from boards.boot import KEY_FILE
     from boards.emu.service import run_world
 
     board = make_board(scenario, speed)
+    if key:
+        board.flash.write_atomic(KEY_FILE, KEY_FILE + ".tmp", key)
     return run_world(board, board.scenario, board.scenario.actions)

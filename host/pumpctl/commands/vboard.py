@@ -12,6 +12,7 @@ from pathlib import Path
 from pumpctl import trace, traceplay
 from pumpctl.commands.run import check_scenario
 from pumpctl.errors import PumpctlError, UsageError
+from pumpctl.keys import load_key
 from pumpctl.vboard import DEFAULT_FLASH_BYTES, VBoard, ensure_image
 
 
@@ -35,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "mcu) in real time, its UART on a pty (needs the ARM toolchain and QEMU)")
     p.add_argument("--repl", action="store_true",
                    help="with --mcu: leave the board at its REPL instead of starting the pump")
+    p.add_argument("--key", type=Path, metavar="FILE",
+                   help="with --mcu: provision this device key (SEC-1, 64 hex digits) on the "
+                   "qemu board's RAM flash before the pump starts (a keyed board: signed "
+                   "commands, bench-test mode for `pumpctl replay --port`)")
     p.set_defaults(func=run)
 
 
@@ -46,6 +51,9 @@ def run_mcu(args: argparse.Namespace) -> int:
     for option in ("flash", "scenario", "trace", "heapsize"):
         if getattr(args, option) is not None:
             raise UsageError(f"--{option} is for the Unix-port vboard, not --mcu")
+    if args.repl and args.key is not None:
+        raise UsageError("--key starts a keyed pump: not with --repl")
+    key = load_key(args.key) if args.key is not None else None
     image = Builder(log=lambda message: print(f"mcu: {message}", flush=True)).image()
     board = PtyBoard(image)
     stopped = []
@@ -57,9 +65,9 @@ def run_mcu(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     try:
         if not args.repl:
-            board.start_pump()
-        print(f"vboard: qemu board ({image.elf.parent.name}), "
-              f"{'at its REPL' if args.repl else 'pump running'}", flush=True)
+            board.start_pump(key)
+        state = "at its REPL" if args.repl else "pump running" + (", keyed" if key else "")
+        print(f"vboard: qemu board ({image.elf.parent.name}), {state}", flush=True)
         print(f"vboard: pty {board.pty}", flush=True)
         t0 = time.monotonic()
         while not stopped and board.proc.poll() is None:
@@ -73,8 +81,9 @@ def run_mcu(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.mcu:
         return run_mcu(args)
-    if args.repl:
-        raise UsageError("--repl goes with --mcu")
+    if args.repl or args.key is not None:
+        raise UsageError("--repl and --key go with --mcu (the Unix-port vboard is keyed by "
+                         "`pumpctl flash --key`)")
     try:
         speed = float(args.speed)
     except ValueError:

@@ -7,6 +7,8 @@ Everything goes under ``build/mcu/<source key>/`` and is rebuilt only when its i
   set at build time. The default heap is built in full once; another heap copies that build
   and recompiles what differs (main.c, which sizes the heap, and the frozen firmware), so a
   heap variant takes seconds. A ``.built`` stamp holds the firmware hash it was built with;
+  the directory name carries a hash of the port's configuration (PORT_OPTIONS), since make
+  does not rebuild what a changed option affects;
 - ``romfs-<firmware hash>.img``: every firmware module compiled with ``-march=armv7m`` and
   packed by ``mpremote romfs build``; qemu maps it at the board's ROMFS partition, where
   MicroPython mounts it as /rom (the other way to ship code in flash; ``--romfs`` runs it).
@@ -32,6 +34,11 @@ from . import toolchain
 BOARD = "MPS2_AN385"
 ARCH = "armv7m"
 DEFAULT_HEAP = 143360  # the qemu port's own default (140 KB)
+# what the product's board has and the stock qemu port lacks: littlefs2 (vfs.VfsLfs2), for
+# the qemu board's files on a RAM block device (boards/emu/qemu.py). The board has no
+# real-time clock, so littlefs2's file times read 0 (the port has no mp_hal_time_ns); the
+# quotes are for the shell that make hands the flags to
+PORT_OPTIONS = ("MICROPY_VFS_LFS2=1", "CFLAGS_EXTRA=-D'mp_hal_time_ns()=0'")
 HEAP_RANGE = (16 * 1024, 2 * 1024 * 1024)  # the board has 4 MB of RAM for code, data and heap
 CACHE = REPO / "build" / "mcu"
 # not in the image: run by name or host-only (MicroPython has the real module)
@@ -90,6 +97,11 @@ def firmware_files(firmware: Path = FIRMWARE) -> list[str]:
     return files
 
 
+def port_options_key() -> str:
+    """Short hash of the port's build options (part of the build directory's name)."""
+    return hashlib.sha256("\n".join(PORT_OPTIONS).encode()).hexdigest()[:8]
+
+
 def firmware_key(firmware: Path = FIRMWARE) -> str:
     """Hash of every module that goes into the image (names and contents)."""
     h = hashlib.sha256()
@@ -130,7 +142,7 @@ class Builder:
 
     def port(self, heap: int, mpy_cross: Path) -> Path:
         """firmware.elf of the qemu port with the current firmware frozen in, ``heap`` bytes."""
-        build = self.out / f"qemu-{heap_label(heap)}"
+        build = self.out / f"qemu-{heap_label(heap)}-{port_options_key()}"
         fw = firmware_key() + "+" + hashlib.sha256(MANIFEST.read_bytes()).hexdigest()[:12]
         stamp = build / ".built"
         if stamp.exists() and stamp.read_text() == fw:
@@ -160,6 +172,7 @@ class Builder:
                 f"FROZEN_MANIFEST={self._qemu_manifest()}",
                 f"MICROPY_MPYCROSS={mpy_cross}",
                 f"MPY_LIB_DIR={self._no_micropython_lib()}",
+                *PORT_OPTIONS,
             ],
         )
         stamp.write_text(fw)

@@ -25,8 +25,14 @@ from .build import Image
 from .qemu import RAW_PROMPT, qemu_command
 
 PTY_LINE = re.compile(rb"char device redirected to (/dev/pts/\d+)")
-START_PUMP = b"from boards.emu.qemu import serve\nserve()\n"
 START_TIMEOUT_S = 60.0
+
+
+def start_pump_code(key: bytes | None = None) -> bytes:
+    """What the raw REPL runs to start the pump: ``serve()`` from flash, with the device key
+    to provision first when given (the board's RAM flash is blank at every start)."""
+    return b"from boards.emu.qemu import serve\nserve(key=%s)\n" % repr(key).encode()
+
 
 
 def qemu_pty_command(image: Image) -> list[str]:
@@ -80,14 +86,15 @@ class PtyBoard:
                 buf += os.read(fd, 4096)
         return buf
 
-    def start_pump(self) -> None:
-        """Through the raw REPL: run the pump from flash, then let go of the pty."""
+    def start_pump(self, key: bytes | None = None) -> None:
+        """Through the raw REPL: run the pump from flash (``key`` provisioned first), then
+        let go of the pty."""
         fd = os.open(self.pty, os.O_RDWR | os.O_NOCTTY)
         try:
             _raw(fd)
             os.write(fd, b"\r\x03\x03\x01")  # whatever ran, stop it; then the raw REPL
             self._read_until(fd, RAW_PROMPT, START_TIMEOUT_S)
-            os.write(fd, START_PUMP + b"\x04")
+            os.write(fd, start_pump_code(key) + b"\x04")
             self._read_until(fd, b"OK", START_TIMEOUT_S)
         finally:
             os.close(fd)
