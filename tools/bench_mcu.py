@@ -172,17 +172,23 @@ def main(argv: list[str] | None = None) -> int:
         "--long-scenario", type=Path, default=REPO / "scenarios" / "three_days.json"
     )
     parser.add_argument("--search-hours", type=int, default=SEARCH_HOURS)
-    parser.add_argument(
+    parts = parser.add_mutually_exclusive_group()
+    parts.add_argument(
         "--no-heap-search", action="store_true", help="only the instruction figures"
     )
+    parts.add_argument(
+        "--no-ticks", action="store_true",
+        help="only the heap search (run it beside a --no-heap-search run on another core)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         builder = Builder(log=log)
-        raw = json.loads(args.scenario.read_text())
-        started = time.perf_counter()
-        report = tick_probe(builder, raw)
-        print_ticks(report, args.scenario.name, time.perf_counter() - started)
-        sys.stdout.flush()
+        if not args.no_ticks:
+            raw = json.loads(args.scenario.read_text())
+            started = time.perf_counter()
+            report = tick_probe(builder, raw)
+            print_ticks(report, args.scenario.name, time.perf_counter() - started)
+            sys.stdout.flush()
         if not args.no_heap_search:
             long_raw = json.loads(args.long_scenario.read_text())
             heap, heap_report = smallest_heap(builder, long_raw, args.search_hours)
