@@ -14,6 +14,7 @@ def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors(tmp_path):
         [
             sys.executable,
             str(REPO / "tools" / "detect_bench.py"),
+            "--first-wave",
             "--runs",
             "1",
             "--days",

@@ -1,12 +1,15 @@
 """make detect-bench: detection latency, missed insulin and false alarms, with anchors.
 
-    python tools/detect_bench.py [--quick] [--runs N] [--days D] [--fw-runs N]
-                                 [--occ2-runs N] [--workers W | --scheduler tcp://HOST:PORT]
+    python tools/detect_bench.py [--quick] [--first-wave] [--runs N] [--days D] [--fw-runs N]
+                                 [--occ2-runs N] [--snr-runs N]
+                                 [--workers W | --scheduler tcp://HOST:PORT]
                                  [--results FILE] [--tabulate]
 
 Prints one table (time from onset to alarm, in pulses and minutes, median / max,
 and the insulin pushed meanwhile), the false alarms over a nominal corpus, the
-OCC-2 unintended bolus, and the commercial figures of docs/anchors/ beside them.
+OCC-2 unintended bolus, the SNR sweep that places SEN-1's "noisy beyond use" (where the
+detectors stop meeting their targets), and the commercial figures of docs/anchors/ beside
+them. Plants are drawn over the widened ranges (issue 15) unless --first-wave.
 """
 
 from __future__ import annotations
@@ -54,13 +57,19 @@ def main() -> int:
                     help="whole-firmware runs per cell (default 5, quick 1; 0 to skip)")
     ap.add_argument("--occ2-runs", type=int,
                     help="plants for the OCC-2 release figure (default: runs / 3, at least 5)")
+    ap.add_argument("--snr-runs", type=int,
+                    help="plants per fault, rate and SNR level in the SEN-1 sweep "
+                    "(default 5, quick 1; 0 to skip)")
+    ap.add_argument("--first-wave", action="store_true",
+                    help="draw plants over the first wave's ranges (to compare with its tables)")
     campaign_args.add_arguments(ap, REPO_RESULTS)
     args = ap.parse_args()
     runs = args.runs if args.runs is not None else (5 if args.quick else 30)
     days = args.days if args.days is not None else (20 if args.quick else 1000)
     fw_runs = args.fw_runs if args.fw_runs is not None else (1 if args.quick else 5)
     occ2 = args.occ2_runs if args.occ2_runs is not None else max(5, runs // 3)
-    plan = detectbench.Plan(runs, fw_runs, max(1, occ2), days)
+    snr = args.snr_runs if args.snr_runs is not None else (1 if args.quick else 5)
+    plan = detectbench.Plan(runs, fw_runs, max(1, occ2), days, not args.first_wave, snr)
     t0 = time.perf_counter()
     res = campaign_args.run_or_collect(args, plan.tasks(), detectbench.bench_task, "detect-bench")
     if res is None:
@@ -80,7 +89,8 @@ def tables(plan: detectbench.Plan, by: dict[str, list]) -> str:
     """The whole report from the campaign's outcomes (the same for any number of workers)."""
     head = ["fault", "condition", "detected", "pulses med/max", "minutes med/max",
             "missed U med/max", "target pulses"]
-    out = []
+    ranges = "widened" if plan.widened else "first wave's"
+    out = [f"Plants drawn over the {ranges} ranges (boards/emu/plantparams.py).\n"]
     if plan.runs:
         rows = detectbench.cell_rows(plan.runs, by["cell"])
         out.append(f"Detection on the plant model ({plan.runs} sampled plants per cell, random "
@@ -100,6 +110,13 @@ def tables(plan: detectbench.Plan, by: dict[str, list]) -> str:
         out.append(f"\nFalse alarms: {n} in {plan.days} simulated nominal days on sampled "
                    f"plants ({n / plan.days:.4f} per day; target 0 in 1000)")
         out.extend(f"  day seed {seed}: {alarms}" for seed, alarms in found[:10])
+    if plan.snr_runs:
+        out.append(f"\nSEN-1 sweep: the detectors against bump / noise sigma ({plan.snr_runs} "
+                   f"plants per fault at 0.1 and 1 U/h, SEN-1's noisy test off; targets: "
+                   f"occlusion <= 3, disconnect <= 5, leak <= 10 pulses, no false alarm):\n")
+        out.append(table(detectbench.snr_rows(plan.snr_runs, by["snr"]),
+                         ["bump/noise", "occlusion", "disconnect", "leak 50%",
+                          "false alarms", "targets met"]))
     out.append("\nCommercial anchors (time to occlusion alarm; docs/anchors/, sources there):\n")
     out.append(anchors())
     out.append("\nDisconnect: commercial pumps do not detect it (Herrero et al., JDST 2012); "

@@ -27,8 +27,8 @@ FAULTS = (
     ("leak 50%", "leak", {"pct": 50}, "leak"),
     ("sensor stuck", "stuck", {}, "sensor"),
 )
-CONDITIONS = (("0.1 U/h", 100, 0), ("1 U/h", 1000, 0), ("2 U/h", 2000, 0),
-              ("bolus 5 U", 1000, 100))
+CONDITIONS = (("0.05 U/h", 50, 0), ("0.1 U/h", 100, 0), ("1 U/h", 1000, 0),
+              ("2 U/h", 2000, 0), ("5 U/h", 5000, 0), ("bolus 5 U", 1000, 100))
 TARGET_PULSES = {"occlusion": 3, "disconnect": 5, "leak": 10}
 
 
@@ -56,10 +56,22 @@ class Row:
         return f"<= {target}" if target else "-"
 
 
-def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int):
-    """Pulses and minutes from onset to the expected alarm (None if missed)."""
+def plant(seed: int, widened: bool, **override) -> dict:
+    """A sampled plant: over the widened ranges or the first wave's (issue 15)."""
+    params = plantparams.sample(seed, first_wave=not widened)
+    params.update(override)
+    return params
+
+
+def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int,
+            widened: bool = False, snr16: int = 0):
+    """Pulses and minutes from onset to the expected alarm (None if missed). ``snr16``:
+    the sensor noise set to the plant's bump / (snr16 / 16), with SEN-1's noisy test off
+    (the SNR sweep measures the detectors where SEN-1 would stop them)."""
     rng = XorShift32(seed)
-    params = plantparams.sample(seed)
+    params = plant(seed, widened)
+    if snr16:
+        params["noise_pa"] = bump_pa(params) * 16 // snr16
     interval = 50 * 3600000 // rate  # ms between basal pulses
     warm = max(3600000, 8 * interval)
     boluses = []
@@ -73,7 +85,7 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     onset -= onset % 100
     limit = onset + 40 * interval + 600000
     out = simulate(params, seed, limit, rate, [(onset, kind, kw)], boluses=boluses,
-                   stop_on=alarm_kind, after_ms=onset)
+                   stop_on=alarm_kind, after_ms=onset, sen1_noisy=not snr16)
     for got, t in out.alarms:
         if got == alarm_kind:
             n = sum(1 for tp in out.pulses_ms if onset <= tp <= t)
@@ -81,12 +93,18 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     return None
 
 
-def cell_tasks(runs: int, seed: int) -> list[dict]:
+def bump_pa(params: dict) -> int:
+    """The bump of one pulse as the sensor sees it (Pa): pulse volume / compliance, x gain."""
+    bump = params["pulse_nl"] * 1000 // params["compliance_nl_per_kpa"]
+    return bump * (1000 + params["gain_permille"]) // 1000
+
+
+def cell_tasks(runs: int, seed: int, widened: bool = False) -> list[dict]:
     """Every run of the table as campaign parameters: ``runs`` per fault and condition,
     seeds drawn in table order (keyword arguments of one_run / firmware_run)."""
     rng = XorShift32(seed)
     return [{"kind": kind, "kw": kw, "alarm_kind": alarm, "rate": rate, "bolus_pulses": bolus,
-             "seed": rng.next()}
+             "seed": rng.next(), "widened": widened}
             for _, kind, kw, alarm in FAULTS for _, rate, bolus in CONDITIONS
             for _ in range(runs)]
 
@@ -108,27 +126,31 @@ def cell_rows(runs: int, outcomes: list) -> list[Row]:
     return rows
 
 
-def _table(run_one, runs: int, seed: int) -> list[Row]:
+def _table(run_one, runs: int, seed: int, widened: bool = False) -> list[Row]:
     """One Row per fault and condition, ``runs`` seeded runs of ``run_one`` each (in-process)."""
-    return cell_rows(runs, [run_one(**t) for t in cell_tasks(runs, seed)])
+    return cell_rows(runs, [run_one(**t) for t in cell_tasks(runs, seed, widened)])
 
 
-def evaluate(runs: int, seed: int = 1) -> list[Row]:
+def evaluate(runs: int, seed: int = 1, widened: bool = False) -> list[Row]:
     """The detectors with the plant and a reference pulse schedule (fast: CPython, no app)."""
-    return _table(one_run, runs, seed)
+    return _table(one_run, runs, seed, widened)
 
 
-def nominal_day(seed: int) -> list[tuple[str, int]]:
+def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 24):
     """One simulated nominal day on a sampled plant: a random basal rate, 3 boluses and a
-    2-hour temporary rate (0 to 8 U/h) at a random time."""
+    2-hour temporary rate (0 to 8 U/h) at a random time. ``snr16`` and ``hours``: the SNR
+    sweep's shorter nominal runs at a set signal-to-noise (see one_run)."""
     rng = XorShift32(seed)
-    params = plantparams.sample(seed)
+    params = plant(seed, widened)
+    if snr16:
+        params["noise_pa"] = bump_pa(params) * 16 // snr16
     rate = rng.between(50, 5000)
     boluses = [(rng.between(1, 22) * 3600000 + rng.below(3600000), rng.between(10, 200))
                for _ in range(3)]
     temp_start = rng.between(1, 20) * 3600000
     temp = (temp_start, temp_start + 7200000, rng.between(0, 8000))
-    return simulate(params, seed, 24 * 3600000, rate, boluses=boluses, temp=temp).alarms
+    return simulate(params, seed, hours * 3600000, rate, boluses=boluses, temp=temp,
+                    sen1_noisy=not snr16).alarms
 
 
 def _progress(results: list, seeds: list) -> None:
@@ -171,20 +193,20 @@ def occ2_release(runs: int, seed: int = 5) -> tuple[list[int], list[int]]:
     return [w for w, _ in got], [wo for _, wo in got]
 
 
-def occ2_tasks(runs: int, seed: int = 5) -> list[dict]:
+def occ2_tasks(runs: int, seed: int = 5, widened: bool = False) -> list[dict]:
     """occ2_release's runs as campaign parameters (keyword arguments of occ2_one)."""
     rng = XorShift32(seed)
     tasks = []
     for _ in range(runs):
         s = rng.next()
         onset = 3600000 + rng.below(180000)
-        tasks.append({"seed": s, "onset": onset - onset % 100})
+        tasks.append({"seed": s, "onset": onset - onset % 100, "widened": widened})
     return tasks
 
 
-def occ2_one(seed: int, onset: int) -> tuple[int, int]:
+def occ2_one(seed: int, onset: int, widened: bool = False) -> tuple[int, int]:
     """Unintended bolus (nL) with and without the OCC-2 back-off on one sampled plant."""
-    params = plantparams.sample(seed)
+    params = plant(seed, widened)
     with_relief, without = (
         simulate(params, seed, onset + 3600000, 1000, [(onset, "occlusion", {})],
                  relieve=relieve, clear_after_ms=600000).release_nl
@@ -196,7 +218,8 @@ FIRMWARE_ALARM = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": 
                   "sensor": "sensor"}
 
 
-def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int):
+def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int,
+                 widened: bool = False):
     """Like one_run, but the whole firmware (App on the emulated board, CPython in-process)
     closes the loop with the plant: its own delivery schedule, its own line task."""
     import io
@@ -221,8 +244,10 @@ def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: 
     actions.append(fault)
     raw = {"format": "pumpscenario/1", "name": "bench", "seed": seed % 2**32,
            "duration": hms(onset + 12 * interval + 600000),
-           "settings": {"pulse_u": PULSE_U, "max_bolus_u": 10},
-           "basal_u_per_h": [[0, rate / 1000]], "plant": {"sample": seed}, "actions": actions}
+           "settings": {"pulse_u": PULSE_U, "max_bolus_u": 10, "max_basal_u_per_h": 10,
+                        "max_u_per_h": 30},
+           "basal_u_per_h": [[0, rate / 1000]], "plant": {"sample": seed, "widened": widened},
+           "actions": actions}
     out = io.StringIO()
     run(Scenario(raw, plant.FAULTS), out)
     want = FIRMWARE_ALARM[alarm_kind]
@@ -245,7 +270,17 @@ def evaluate_firmware(runs: int, seed: int = 3) -> list[Row]:
 
 # ---- the bench as one campaign (pumpctl.campaign): every run is a task ----------------------
 
-PARTS = {"cell": one_run, "firmware": firmware_run, "occ2": occ2_one, "day": nominal_day}
+PARTS = {"cell": one_run, "firmware": firmware_run, "occ2": occ2_one, "day": nominal_day,
+         "snr": one_run, "snrday": nominal_day}
+
+# SEN-1's "noisy beyond use" (issue 15): the detectors against the signal-to-noise ratio
+# (bump of one pulse / noise sigma, in 16ths), SEN-1's own noisy test off
+SNR_LEVELS = (16, 24, 32, 40, 48, 64, 96)
+SNR_FAULTS = (("occlusion", "occlusion", {}, "occlusion"),
+              ("disconnect", "disconnect", {}, "disconnect"),
+              ("leak 50%", "leak", {"pct": 50}, "leak"))
+SNR_RATES = (100, 1000)
+SNR_HOURS = 6  # each nominal run of the sweep
 
 
 def bench_task(part: str, **params):
@@ -253,26 +288,68 @@ def bench_task(part: str, **params):
     return PARTS[part](**params)
 
 
+def snr_tasks(runs: int, widened: bool, seed: int = 11) -> list[dict]:
+    """The sweep's runs: per level, ``runs`` plants per fault and rate, and ``runs`` nominal
+    runs of SNR_HOURS."""
+    rng = XorShift32(seed)
+    tasks = []
+    for level in SNR_LEVELS:
+        for _, kind, kw, alarm in SNR_FAULTS:
+            for rate in SNR_RATES:
+                tasks.extend({"part": "snr", "kind": kind, "kw": kw, "alarm_kind": alarm,
+                              "rate": rate, "bolus_pulses": 0, "seed": rng.next(),
+                              "widened": widened, "snr16": level} for _ in range(runs))
+        tasks.extend({"part": "snrday", "seed": rng.next(), "widened": widened, "snr16": level,
+                      "hours": SNR_HOURS} for _ in range(runs))
+    return tasks
+
+
+def snr_rows(runs: int, outcomes: list) -> list[list[str]]:
+    """One row per SNR level from the outcomes of snr_tasks, in its order."""
+    rows = []
+    it = iter(outcomes)
+    for level in SNR_LEVELS:
+        row = [f"{level / 16:g}"]
+        ok = True
+        for name, _, _, _ in SNR_FAULTS:
+            target = TARGET_PULSES[name.split()[0]]
+            got = [next(it) for _ in range(runs * len(SNR_RATES))]
+            hits = [g[0] for g in got if g is not None]
+            ok = ok and len(hits) == len(got) and max(hits, default=0) <= target
+            row.append(f"{len(hits)}/{len(got)}, max {max(hits)}" if hits else f"0/{len(got)}")
+        alarms = sum(len(next(it)) for _ in range(runs))
+        ok = ok and alarms == 0
+        row.append(f"{alarms} in {runs * SNR_HOURS} h")
+        row.append("yes" if ok else "no")
+        rows.append(row)
+    return rows
+
+
 @dataclass
 class Plan:
-    """The bench's profile: how many runs of each part."""
+    """The bench's profile: how many runs of each part, and on which plant ranges."""
 
     runs: int
     fw_runs: int
     occ2_runs: int
     days: int
+    widened: bool = False
+    snr_runs: int = 0
 
     def tasks(self) -> list[dict]:
         """Every task, slowest parts first so the cluster's tail stays short."""
-        fw = [dict(t, part="firmware") for t in cell_tasks(self.fw_runs, 3)] if self.fw_runs else []
-        days = [{"part": "day", "seed": s} for s in day_seeds(self.days)]
-        cells = [dict(t, part="cell") for t in cell_tasks(self.runs, 1)] if self.runs else []
-        occ2 = [dict(t, part="occ2") for t in occ2_tasks(self.occ2_runs)]
-        return fw + days + cells + occ2
+        w = self.widened
+        fw = ([dict(t, part="firmware") for t in cell_tasks(self.fw_runs, 3, w)]
+              if self.fw_runs else [])
+        days = [{"part": "day", "seed": s, "widened": w} for s in day_seeds(self.days)]
+        cells = [dict(t, part="cell") for t in cell_tasks(self.runs, 1, w)] if self.runs else []
+        occ2 = [dict(t, part="occ2") for t in occ2_tasks(self.occ2_runs, widened=w)]
+        snr = snr_tasks(self.snr_runs, w) if self.snr_runs else []
+        return fw + days + snr + cells + occ2
 
     def split(self, outcomes: list) -> dict[str, list]:
         """The outcomes of tasks(), by part, each in its own task order."""
-        by: dict[str, list] = {"firmware": [], "day": [], "cell": [], "occ2": []}
+        by: dict[str, list] = {part: [] for part in PARTS}
         for t, o in zip(self.tasks(), outcomes, strict=True):
-            by[t["part"]].append(o)
+            by["snr" if t["part"] == "snrday" else t["part"]].append(o)
         return by

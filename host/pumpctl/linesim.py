@@ -58,13 +58,16 @@ class Outcome:
         self.samples: list[tuple[int, int]] = []  # (t_ms, counts) if recorded
         self.release_nl = 0  # unintended bolus when the occlusion cleared (OCC-2)
         self.relief_steps = 0
+        self.watch: LineWatch | None = None  # the detectors at the end (what they learned)
 
 
 def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=(),
              boluses=(), stop_at_alarm=False, stop_on: str | None = None, record=False,
              after_ms: int = 0,
-             relieve: bool | None = None, clear_after_ms: int = 0, temp=None) -> Outcome:
+             relieve: bool | None = None, clear_after_ms: int = 0, temp=None,
+             sen1_noisy: bool = True) -> Outcome:
     """Run the plant and LineWatch; ``faults`` are (t_ms, kind, kw) for the plant.
+    ``sen1_noisy`` False turns SEN-1's noisy test off (the bench's SNR sweep).
 
     On an occlusion alarm delivery stops; with ``relieve`` the plunger backs off as
     the firmware does (OCC-2), without it the pressure stays. ``clear_after_ms`` after
@@ -76,6 +79,8 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
     sched = Schedule(basal_mu_h, pulse_mu, boluses, temp)
     watch = LineWatch(params["pulse_nl"])
     out = Outcome()
+    out.watch = watch
+    watch.sensor.judge_noise = sen1_noisy
     seen = set()
     stopped = False
     clear_at = None

@@ -138,15 +138,19 @@ def check(params):
 
 def from_spec(raw, where="plant"):
     """Parameters from a scenario's ``plant`` object: {"sample": SEED} draws a set from
-    the sampler, any other key overrides one parameter. ValueError names the key."""
+    the sampler (over the widened ranges with "widened": true), any other key overrides
+    one parameter. ValueError names the key."""
     if raw is None:
         return nominal()
     if not isinstance(raw, dict):
         raise ValueError("%s: expected an object" % where)
     seed = raw.get("sample")
-    params = nominal() if seed is None else sample(seed)
+    widened = raw.get("widened", False)
+    if widened is not True and widened is not False:
+        raise ValueError("%s.widened: expected true or false" % where)
+    params = nominal() if seed is None else sample(seed, first_wave=not widened)
     for key in raw:
-        if key == "sample":
+        if key == "sample" or key == "widened":
             continue
         if key not in params:
             raise ValueError("%s.%s: unknown plant parameter" % (where, key))
