@@ -14,7 +14,16 @@ from hypothesis import strategies as st
 from pump.linefeat import log2_q8
 from pump.linewatch import LineWatch
 from pump.occlusion import min_fall_q12
-from pump.sensorcheck import NOISY, OK, OUT_OF_RANGE, STUCK, SensorCheck
+from pump.sensorcheck import (
+    CLEAR_SAMPLES,
+    NOISY,
+    NOISY_SAMPLES,
+    OK,
+    OUT_OF_RANGE,
+    SNR_MIN_Q4,
+    STUCK,
+    SensorCheck,
+)
 from pumpctl.linesim import simulate
 
 BASE_PA = 4000
@@ -109,20 +118,31 @@ def test_a_slightly_faster_line_is_not_a_leak():
 def test_sensor_check_sees_rails_stuck_and_noise():
     check = SensorCheck()
     for _ in range(9):
-        assert check.sample(4095, 30) == OK
-    assert check.sample(4095, 30) == OUT_OF_RANGE
+        assert check.sample(4095, 30, 1600) == OK
+    assert check.sample(4095, 30, 1600) == OUT_OF_RANGE
     check = SensorCheck()
     rnd = random.Random(2)
     for _ in range(500):
-        assert check.sample(80 + rnd.randint(-1, 1), 30) == OK
+        assert check.sample(80 + rnd.randint(-1, 1), 30, 1600) == OK
     for _ in range(49):
-        check.sample(81, 30)
-    assert check.sample(81, 30) == STUCK
+        check.sample(81, 30, 1600)
+    assert check.sample(81, 30, 1600) == STUCK
+
+
+@pytest.mark.parametrize("bump", [1000, 1600, 3000])
+def test_noisy_beyond_use_is_judged_by_signal_to_noise_not_by_a_fixed_noise(bump):
+    """SEN-1: the same noise is fine under a big bump and beyond use under a small one; the
+    limit is SNR_MIN_Q4 / 16 (docs/detection.md: where the bench shows targets missed)."""
+    limit = bump * 16 // SNR_MIN_Q4  # the largest noise sigma still usable
     check = SensorCheck()
-    assert check.sample(100, 401) == NOISY
-    for i in range(299):
-        assert check.sample(100 + i % 2, 30) == NOISY  # held until 30 s clean
-    assert check.sample(100, 30) == OK
+    for i in range(2000):
+        assert check.sample(100 + i % 2, limit, bump) == OK
+    for i in range(NOISY_SAMPLES - 1):
+        assert check.sample(100 + i % 2, limit + 2, bump) == OK  # a short burst is no fault
+    assert check.sample(100, limit + 2, bump) == NOISY
+    for i in range(CLEAR_SAMPLES - 1):
+        assert check.sample(100 + i % 2, limit - 2, bump) == NOISY  # held until 30 s clean
+    assert check.sample(100, limit - 2, bump) == OK
 
 
 @given(st.integers(1, 10**6))
@@ -139,17 +159,21 @@ def test_min_fall_is_below_the_true_exponential_fall(dt, tau):
 # --- plant runs (the same code the firmware runs, closed loop on CPython) -------------------
 
 rates = st.sampled_from([50, 100, 300, 1000, 2000, 5000])
+# the widened plant ranges (issue 15: movement, slow motor pulses, depot, stiffening, noise to
+# 500 Pa) or the first wave's
+widened = st.booleans()
 
 
 @settings(max_examples=8)
-@given(st.integers(0, 2**32 - 1), rates)
-def test_property_no_alarm_on_nominal_plant_runs(seed, rate):
-    out = simulate(plantparams.sample(seed), seed, 12 * 3600000, rate, boluses=[(5 * 3600000, 60)])
+@given(st.integers(0, 2**32 - 1), rates, widened)
+def test_property_no_alarm_on_nominal_plant_runs(seed, rate, wide):
+    params = plantparams.sample(seed, first_wave=not wide)
+    out = simulate(params, seed, 12 * 3600000, rate, boluses=[(5 * 3600000, 60)])
     assert out.alarms == []
 
 
-def _onset_run(seed, rate, kind, kw, alarm, pulses_target):
-    params = plantparams.sample(seed)
+def _onset_run(seed, rate, kind, kw, alarm, pulses_target, wide=False):
+    params = plantparams.sample(seed, first_wave=not wide)
     interval = 50 * 3600000 // rate
     onset = max(3600000, 8 * interval) + seed % interval
     onset -= onset % 100
@@ -169,18 +193,45 @@ def _onset_run(seed, rate, kind, kw, alarm, pulses_target):
 
 
 @settings(max_examples=8)
-@given(st.integers(0, 2**32 - 1), rates)
-def test_property_occlusion_alarm_within_3_pulses(seed, rate):
-    _onset_run(seed, rate, "occlusion", {}, "occlusion", 3)
+@given(st.integers(0, 2**32 - 1), rates, widened)
+def test_property_occlusion_alarm_within_3_pulses(seed, rate, wide):
+    _onset_run(seed, rate, "occlusion", {}, "occlusion", 3, wide)
 
 
 @settings(max_examples=8)
-@given(st.integers(0, 2**32 - 1), rates)
-def test_property_disconnect_alarm_within_5_pulses(seed, rate):
-    _onset_run(seed, rate, "disconnect", {}, "disconnect", 5)
+@given(st.integers(0, 2**32 - 1), rates, widened)
+def test_property_disconnect_alarm_within_5_pulses(seed, rate, wide):
+    _onset_run(seed, rate, "disconnect", {}, "disconnect", 5, wide)
 
 
 @settings(max_examples=6)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([100, 300, 1000, 2000]))
 def test_property_leak_alarm_within_10_pulses(seed, rate):
+    # first wave's ranges: on the widened ones a leak at 2 U/h is not judged on the slowest
+    # sites (the line does not settle between pulses), a gap docs/detection.md states
     _onset_run(seed, rate, "leak", {"pct": 50}, "leak", 10)
+
+
+def test_the_rail_constants_are_half_the_sensor_range():
+    from pump import linewatch, pressure
+
+    assert linewatch.RAIL_MID * 2 in (pressure.COUNTS_MAX, pressure.COUNTS_MAX + 1)
+    assert linewatch.HALF_SCALE_PA * 2 == pressure.FULL_SCALE_PA
+
+
+def test_a_line_climbing_past_the_sensor_range_is_an_occlusion_not_a_sensor_fault():
+    """A bolus into a blocked line on a stiff, slow-pushing pump drives the pressure to the
+    ADC rail: the climb (half the range 10 s before) makes it an occlusion; a sensor that
+    jumps to its rail from a normal reading stays a sensor fault."""
+    watch = LineWatch(500)
+    pa = 5000
+    for i in range(2600):  # 30 s at rest, then a pulse every 2 s that adds 2 kPa and stays
+        if i >= 300 and i % 20 == 0:
+            watch.pulse(i * 100)
+            pa = min(pa + 2000, 210000)
+        watch.sample(i * 100, counts(pa))
+    assert watch.occluded() and watch.sensor_fault() == OK
+    jump = LineWatch(500)
+    for i in range(600):
+        jump.sample(i * 100, counts(5000 if i < 300 else 200000))
+    assert not jump.occluded() and jump.sensor_fault() == OUT_OF_RANGE

@@ -229,3 +229,39 @@ def test_a_basal_pulse_between_bolus_pulses_is_not_taken_for_a_disconnect():
     assert squeezed  # the case in point happens in this run
     assert [e for e in evs if e.kind == "alarm"] == []
     assert evs[-1].int("bolus") == 4050
+
+
+# the site of issue 15 whose 0.31 kPa noise (bump 1.4 kPa) stopped all delivery through SEN-1
+NOISY_SITE = {"sample": 4, "widened": True, "noise_pa": 310, "compliance_nl_per_kpa": 357,
+              "gain_permille": 0}
+
+
+def test_a_noisy_but_usable_sensor_keeps_delivering_and_still_sees_an_occlusion():
+    """SEN-1 by signal-to-noise (issue 15): bump / noise = 4.5 is above the point where the
+    detectors stop meeting their targets, so the pump delivers and supervises."""
+    _, text = run_inprocess(
+        scenario(
+            duration="2:00",
+            basal_u_per_h=[[0, 1.0]],
+            plant=NOISY_SITE,
+            actions=[{"at": "1:30:00", "fault": "occlusion"}],
+        )
+    )
+    assert raised(text, "sensor") == []
+    [t_alarm] = raised(text, "occlusion")
+    assert pulses_between(text, 5400000, t_alarm) <= 3
+    assert pulses_between(text, 0, 5400000) >= 25  # delivered all along
+
+
+def test_a_sensor_noisy_beyond_use_raises_the_sensor_alarm():
+    _, text = run_inprocess(
+        scenario(
+            duration="1:00",
+            basal_u_per_h=[[0, 1.0]],
+            plant=NOISY_SITE,
+            actions=[{"at": "0:30:00", "fault": "noisy", "factor": 4}],  # bump / noise 1.1
+        )
+    )
+    [t] = raised(text, "sensor")
+    assert 1800000 < t < 1800000 + 120000
+    assert "fault=noisy" in text

@@ -164,6 +164,7 @@ def _wizard(app, now, a, b, source, confirm_on_pump):
 
 def _set_changed(app, now, a, b, source, confirm_on_pump):
     app.therapy.set_changed(now)
+    app.line.new_site(now)  # the detectors learn the new site (docs/detection.md)
     return None
 
 

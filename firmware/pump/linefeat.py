@@ -5,15 +5,24 @@ look at what each pulse did to the line. This module turns the 10 Hz pressure
 stream (Pa, ints) and the pulse times into those features, with integer math
 and no allocation per sample:
 
-- ``level``: median of 3 (kills single-sample spikes) then mean of 4;
+- median of 3 (kills single-sample spikes), minus the movement offset, then
+  ``level``: mean of 4, and ``avg``: mean of the last AVG_N (3.2 s), for the
+  comparisons noise would otherwise swamp;
+- movement: a jump of the level outside any pulse's window (nothing in a line
+  rises between pulses; a decay is never a jump) is a pressure step on pump or
+  site. It moves the baseline and the bump alike, so it is taken out of every
+  later sample (``off``) until the step ends (the jump back);
 - baseline ``B``: the pressure of the line at rest (sensor offset + tissue
-  back-pressure), a lower envelope that falls fast and rises at most 3 Pa/s,
-  faster than offset drift and tissue wander, far slower than a held pulse;
-- noise: mean |difference| of consecutive raw samples away from pulses;
-- per pulse: ``pre`` (level at the pulse) and its slope, ``a`` (level 1 s
-  after: friction gone, bump intact), ``r`` (level 2.5 s after, minus the
-  pre-pulse trend: what the pulse left in the line), and ``leak_l`` (log2 of
-  the decay of the excess pressure from 1 s to 10 s, Q8: 256 = halved).
+  back-pressure), a lower envelope that falls fast and rises at most 3 Pa/s;
+- noise: mean |second difference| of the raw samples away from pulses (a
+  straight-line trend does not count), clipped at 4x its own mean so that
+  spikes and steps cannot inflate it: sigma = E|d2| / 1.954;
+- per pulse: ``pre`` (level at the pulse) and its slope; ``a``: the mean of
+  the samples from A_FROM_MS to A_TO_MS after the pulse (the motor has
+  finished: pulses take up to 1.5 s) and ``a_t``, the time they centre on;
+  ``e1 = a - B``; ``r`` (``a`` minus the pre-pulse trend: what the pulse left
+  in the line); ``leak_l`` (log2 of the decay of the excess
+  pressure from ``a`` to the mean at L_AT_MS, scaled to a 9 s span, Q8).
 """
 
 from array import array
@@ -21,13 +30,21 @@ from array import array
 from pump.compat import const
 from pump.ticks import ticks_diff
 
-A_AT_MS = const(1000)
-R_AT_MS = const(2500)
-L_AT_MS = const(10000)
-QUIET_MS = const(1500)  # no noise estimate this soon after a pulse (the jump is not noise)
+A_FROM_MS = const(2000)  # the slowest motor pulse (1.5 s) and the 4-sample mean are done
+A_TO_MS = const(5000)
+L_AT_MS = const(13000)  # avg then centres on 11.4 s
+QUIET_MS = const(2500)  # no noise estimate this soon after a pulse (1.5 s push, friction)
+MOVE_QUIET_MS = const(3500)  # nor a movement step: the level 1 s before must be quiet too
 CREEP16 = const(5)  # baseline rise per sample in 1/16 Pa: 3 Pa/s at 10 Hz
-DIFF_CLIP = const(1000)
 LONG_AGO = const(0x10000000)
+AVG_N = const(32)  # samples in ``avg``
+AVG_SHIFT = const(5)
+JUMP_LAG = const(10)  # a movement step: level now against 1 s ago
+JUMP_SETTLE = const(6)  # samples after a jump is seen before it is measured
+RISE_MAX_MS = const(3000)  # an isolated pulse's level peaks before this
+RISE_GAP_MS = const(10000)  # a pulse this long after the one before shows its rise alone
+NOISE_SETTLED = const(100)  # quiet samples before the noise estimate is trusted for steps
+NOISE_DIV = const(125)  # 64 x E|d2| / sigma (E|d2| = sqrt(6 * 2 / pi) sigma = 1.954 sigma)
 
 EV_A = const(1)
 EV_R = const(2)
@@ -60,6 +77,7 @@ class LineFeatures:
         self._ring = array("i", [0, 0, 0, 0])
         self._hist = array("i", [0] * 11)  # the last 11 levels: 1 s of history
         self._slow = array("i", [0] * 11)  # a level every second: 10 s of history
+        self._avg = array("i", [0] * AVG_N)
         self.reset()
 
     def reset(self):
@@ -67,33 +85,63 @@ class LineFeatures:
         self.phase = 0
         self._ri = 0
         self._hi = 0
+        self._vi = 0
         self._rsum = 0
+        self._vsum = 0
         self.level = 0
+        self.avg = 0
         self.b16 = 0
-        self.noise64 = 40 * 72  # start at a plausible 40 Pa until measured
-        self._prev = 0
+        self.noise64 = 40 * NOISE_DIV  # start at a plausible 40 Pa until measured
+        self._p1 = 0  # the raw samples before this one, for the second difference
+        self._p2 = 0
+        self.quiet_n = 0  # quiet samples seen (up to NOISE_SETTLED)
+        self.off = 0  # movement offset taken out of every sample (Pa)
+        self.moves = 0  # movement steps seen
+        self._jump = 0  # samples until a jump seen is measured (0: none pending)
+        self._jbase = 0
+        self._jb16 = 0
+        self.fresh = 0  # samples until ``avg`` holds only samples after the last correction
+        self.rise16 = A_FROM_MS << 4  # learned time from a pulse to its level's peak (x16)
+        self._peak = 0
+        self._peak_t = 0
+        self._a1 = 0  # the level at the learned rise time, for pulses closer than A_FROM_MS
+        self._a1_t = -1
+        self.a1 = 0  # see early()
+        self.a1_t = 0
+        self.eb1 = 0
         self.pulses = 0
         self.t_pulse = 0
         self.since = LONG_AGO
         self.pre = 0
-        self.pre_slope = 0  # Pa/s, <= 0
+        self.pre_avg = 0
+        self.r_n = 0
         self.pre_drop10 = 0  # how much the level fell in the 10 s before the pulse (Pa)
         self.interval = LONG_AGO  # ms from the pulse before to this one
         self._si = 0
+        self._usum = 0
+        self._un = 0
+        self._ut = 0  # sum of the ``since`` of the samples in _usum, in 100 ms
         self.a = 0
+        self.a_t = 0  # ms after the pulse that ``a`` stands for
+        self.a_n = 0  # samples averaged in ``a``
         self.e1 = 0
+        self.eb = 0
         self.a_ok = False
         self.r = 0
+        self.held = 0  # the line's pressure over its resting baseline when r was taken
         self.r_ok = False
         self.leak_l = -1
+        self.leak_sd = 0
+        self.l_exact = False
+        self.e2 = 0
         self.l_ok = False
 
     def baseline(self):
         return self.b16 >> 4
 
     def noise_pa(self):
-        """Estimated raw-sample noise sigma in Pa (E|diff| = 1.128 sigma, scaled by 64)."""
-        return self.noise64 // 72
+        """Estimated raw-sample noise sigma in Pa."""
+        return self.noise64 // NOISE_DIV
 
     def sample(self, now, pa):
         """Feed one raw sample (Pa); returns EV_* bits for the features that became ready."""
@@ -110,19 +158,28 @@ class LineFeatures:
             m = a
         med[0] = med[1]  # keep the two latest raw samples, oldest first
         med[1] = pa
+        m -= self.off
         ring = self._ring
         self._rsum += m - ring[self._ri]
         ring[self._ri] = m
         self._ri = (self._ri + 1) & 3
         level = self._rsum >> 2
         self.level = level
+        vi = self._vi
+        self._vsum += m - self._avg[vi]
+        self._avg[vi] = m
+        self._vi = (vi + 1) & (AVG_N - 1)
+        self.avg = self._vsum >> AVG_SHIFT
+        if self.fresh:
+            self.fresh -= 1
         hist = self._hist
+        lag = hist[self._hi + 1 if self._hi < JUMP_LAG else 0]  # the level 1 s ago
         hist[self._hi] = level
-        self._hi = (self._hi + 1) % 11
+        self._hi = self._hi + 1 if self._hi < 10 else 0
         self.phase = self.phase + 1 if self.phase < 9 else 0  # samples mod 10, never grows
         if self.phase == 0:
             self._slow[self._si] = level
-            self._si = (self._si + 1) % 11
+            self._si = self._si + 1 if self._si < 10 else 0
         # baseline: lower envelope, fast down, slow up
         lvl16 = level << 4
         if lvl16 < self.b16:
@@ -139,31 +196,111 @@ class LineFeatures:
         else:
             since = LONG_AGO
         if since >= QUIET_MS:
-            d = pa - self._prev
-            if d < 0:
-                d = -d
-            if d > DIFF_CLIP:
-                d = DIFF_CLIP
-            self.noise64 += d - (self.noise64 >> 6)
-        self._prev = pa
+            self._quiet(pa, level, lag, since >= MOVE_QUIET_MS)
+        else:
+            self._jump = 0  # a pulse came: whatever moved is the pulse
+        self._p2 = self._p1
+        self._p1 = pa
         if not self.pulses:
             return 0
         events = 0
+        if since < RISE_MAX_MS:
+            self._rise(since, level)
         if not self.a_ok:
-            if since >= A_AT_MS:
-                self.a = level
-                e1 = level - (self.b16 >> 4)
-                self.e1 = e1 if e1 < 200000 else 200000
-                self.a_ok = True
+            if since >= A_FROM_MS:
+                self._usum += m
+                self._un += 1
+                self._ut += since // 100
+            if since >= A_TO_MS:
+                self._take_a(since)
                 events |= EV_A
-        else:
-            if not self.r_ok and since >= R_AT_MS:
-                self._take_r(since)
-                events |= EV_R
-            if not self.l_ok and since >= L_AT_MS:
-                self._take_l()
-                events |= EV_L
+        if not self.r_ok and self.a_ok:
+            self._take_r(since)
+            events |= EV_R
+        if not self.l_ok and since >= L_AT_MS:
+            self._take_l(since)
+            events |= EV_L
         return events
+
+    def climbed(self, pa):
+        """True when the level 10 s ago (the oldest of the slow history) was above ``pa``."""
+        return self._slow[self._si] > pa
+
+    def rise_ms(self):
+        return self.rise16 >> 4
+
+    def _rise(self, since, level):
+        """The motor's push as the sensor sees it: when an isolated pulse's level peaks
+        (learned), and the level at that time for pulses that come close together."""
+        if self._a1_t < 0 and since >= (self.rise16 >> 4):
+            self._a1 = level
+            self._a1_t = since - 200
+        if self.interval < RISE_GAP_MS:
+            return
+        if self._peak_t < 0:
+            return  # learned from this pulse already
+        if level > self._peak:
+            self._peak = level
+            self._peak_t = since
+        if since + 100 >= RISE_MAX_MS:
+            self.rise16 += ((self._peak_t + 100 << 4) - self.rise16) >> 3
+            self._peak_t = -1
+
+    def _quiet(self, pa, level, lag, moves):
+        """Away from pulses: noise estimate and movement steps."""
+        if self._jump:
+            self._jump -= 1
+            if self._jump == 0:
+                self._move(level - self._jbase)
+            return
+        d = pa - 2 * self._p1 + self._p2
+        if d < 0:
+            d = -d
+        clip = (self.noise64 >> 4) + 64  # 4 x the mean, a count or so at least
+        self.noise64 += (d if d < clip else clip) - (self.noise64 >> 6)
+        if self.quiet_n < NOISE_SETTLED:
+            self.quiet_n += 1
+            return
+        if not moves:
+            return
+        jump = level - lag
+        thr = self.jump_pa()
+        off = self.off
+        # a step's end needs less evidence: it is expected (off > 0 and about -off)
+        if jump > thr or (off > 0 and -jump > (thr >> 1) and -2 * jump > off):
+            self._jump = JUMP_SETTLE
+            self._jbase = lag
+            self._jb16 = self.b16 if self.b16 < (lag << 4) else lag << 4
+
+    def jump_pa(self):
+        """The least level change within 1 s taken for a movement step: 5 sigma of the
+        difference of two 4-sample levels (0.8 x the raw sigma) and half a count."""
+        return 4 * self.noise_pa() + 25
+
+    def _move(self, jump):
+        """A movement step (or its end) of ``jump`` Pa: take it out of every later sample."""
+        if jump < 0:
+            if -3 * jump < self.off:
+                return  # not the end of the step that stands
+            if -jump > self.off:
+                jump = -self.off  # only what a step put in can be taken back
+        elif 2 * jump <= self.jump_pa():
+            return
+        self.off += jump
+        self.moves += 1
+        ring = self._ring
+        for i in range(4):
+            ring[i] -= jump
+        self._rsum -= jump << 2
+        self.level -= jump
+        for i in range(11):
+            self._hist[i] = self.level
+        self.b16 = self._jb16
+        self.fresh = AVG_N
+        if not self.a_ok:  # the bump's window straddles the step: start it again
+            self._usum = 0
+            self._un = 0
+            self._ut = 0
 
     def _prime(self, pa):
         self._med[0] = pa
@@ -173,47 +310,125 @@ class LineFeatures:
         for i in range(11):
             self._hist[i] = pa
             self._slow[i] = pa
+        for i in range(AVG_N):
+            self._avg[i] = pa
         self._rsum = 4 * pa
+        self._vsum = AVG_N * pa
         self.level = pa
+        self.avg = pa
         self.b16 = pa << 4
-        self._prev = pa
+        self._p1 = pa
+        self._p2 = pa
+
+    def _take_a(self, since):
+        if self._un:
+            self.a = self._usum // self._un
+            self.a_t = self._ut * 100 // self._un
+            self.a_n = self._un
+        elif self._a1_t > 0:  # the next pulse came before the window opened (a bolus)
+            self.a = self._a1
+            self.a_t = self._a1_t
+            self.a_n = 4
+        else:
+            self.a = self.level
+            self.a_t = since
+            self.a_n = 4
+        e1 = self.a - (self.b16 >> 4)
+        self.e1 = e1 if e1 < 200000 else 200000
+        # the bump over the pre-pulse mean: what must drain through this line's own
+        # resistance (the excess over the resting baseline may hold a depot in the tissue
+        # that drains over minutes: no line time constant applies to it)
+        if self._un:
+            eb = self.a - self.pre_avg
+            self.eb = eb if eb < e1 else e1
+        else:
+            # pulses close together (a bolus): the pre-pulse mean still holds the pulses
+            # before, and a line in place lets out what it holds above its resting
+            # baseline; a quarter of it is allowed for the tissue depot under the line
+            self.eb = e1 - (e1 >> 2)
+        self.a_ok = True
+
+    def early(self):
+        """True when the current pulse's bump can be read before its window closes (a bolus:
+        the next pulse comes first): ``a1``, ``a1_t`` and ``eb1`` then hold it, from the level
+        at the learned push time (attributes, not a tuple: nothing allocated per tick)."""
+        if self.a_ok or self._a1_t < 0 or self.since - 300 <= self._a1_t:
+            return False
+        self.a1 = self._a1
+        self.a1_t = self._a1_t
+        e1 = self._a1 - (self.b16 >> 4)
+        self.eb1 = e1 - (e1 >> 2)
+        return True
 
     def _take_r(self, since):
-        # the pre-pulse trend, extrapolated linearly, but never below the resting baseline
+        # what the pulse left in the line: ``a`` against the pre-pulse trend (the 3.2 s mean
+        # at the pulse, going on down with the 10 s slope), never below the resting baseline
         # (a decay ends at the baseline; a straight line would overshoot it)
-        trend = self.pre + self.pre_slope * since // 1000
         base = self.b16 >> 4
-        self.r = self.level - (trend if trend > base else base)
+        self.held = (self.a if self.a_n >= 10 else self.level) - base
+        if self.a_n >= 10:
+            trend = self.pre_avg - self.pre_drop10 * (self.a_t + (AVG_N * 50)) // 10000
+            self.r = self.a - (trend if trend > base else base)
+        else:
+            # pulses close together (a bolus): no trend can be seen between them, but a line
+            # in place holds what the pulses put in above the resting baseline, an open one
+            # lets it out through the tubing within a second or two
+            self.r = self.level - base
+        self.r_n = self.a_n
         self.r_ok = True
 
-    def _take_l(self):
-        e2 = self.level - (self.b16 >> 4)
+    def _take_l(self, since):
+        e2 = self.avg - (self.b16 >> 4)
         e1 = self.e1
-        if e1 >= 400 and e1 >= 10 * self.noise_pa() and e2 >= 1:
-            self.leak_l = log2_q8(e1) - log2_q8(e2)
+        span = since - (AVG_N * 50) - self.a_t  # avg centres AVG_N / 2 samples back
+        self.e2 = e2
+        # the standard error of each side, a mean of ~30 samples (sigma x 0.22), and a floor
+        se = (self.noise_pa() * 15 >> 6) + 3
+        self.l_exact = e2 > 2 * se
+        if e1 >= 10 * se + 100 and span > 0 and not self.fresh:
+            if e2 < 2 * se:
+                e2 = 2 * se  # decayed into the noise: at least this fast (a lower bound)
+            self.leak_l = (log2_q8(e1) - log2_q8(e2)) * 9000 // span
+            # d log2(x) = dx / x / ln 2 (369 = 256 / ln 2); both sides: 3/4 of their sum is
+            # about their quadrature sum when they are alike, and above it otherwise
+            self.leak_sd = (369 * se // e1 + 369 * se // e2) * 6750 // span
         else:
             self.leak_l = -1
         self.l_ok = True
 
-    def pulse(self, now):
-        """The motor pushed a pulse at ``now``. Returns EV_R if the last pulse's
-        retention was taken early (pulses closer together than R_AT_MS)."""
+    def close(self):
+        """A pulse is about to come: take what the last pulse's windows did not reach
+        (pulses closer together than them). Returns the EV_* bits taken now."""
         events = 0
-        if self.pulses and self.a_ok and not self.r_ok:
-            self._take_r(self.since)
-            events = EV_R
+        if self.pulses:
+            since = self.since
+            if not self.a_ok:
+                self._take_a(since)
+                events |= EV_A
+            if not self.r_ok:
+                self._take_r(since)
+                events |= EV_R
+        return events
+
+    def pulse(self, now):
+        """The motor pushed a pulse at ``now`` (call ``close`` first)."""
+        self.close()
         if self.samples:
-            oldest = self._hist[self._hi]  # the level 1 s ago (the slot written next)
-            slope = self.level - oldest
-            self.pre_slope = slope if slope < 0 else 0
-            self.pre_drop10 = self._slow[self._si] - self.level  # 10 s ago minus now
+            drop = self._slow[self._si] - self.level  # 10 s ago minus now, >= 0
+            self.pre_drop10 = drop if drop > 0 else 0
         self.pre = self.level
+        self.pre_avg = self.avg
         self.interval = ticks_diff(now, self.t_pulse) if self.pulses else LONG_AGO
         self.t_pulse = now
         self.pulses += 1
         self.since = 0
+        self._peak = self.level
+        self._peak_t = 0
+        self._a1_t = -1
+        self._usum = 0
+        self._un = 0
+        self._ut = 0
         self.a_ok = False
         self.r_ok = False
         self.l_ok = False
         self.leak_l = -1
-        return events

@@ -29,7 +29,9 @@ fault is still there). Connector and sensor faults are visible and clear by
 themselves.
 """
 
+from pump import linecal
 from pump.compat import const, micropython
+from pump.disconnect import LEARN_PULSES
 from pump.linewatch import LineWatch
 from pump.sensorcheck import FAULT_NAMES, OK
 from pump.ticks import ticks_diff
@@ -77,12 +79,54 @@ class LineTask:
         self._planned_opened = False
         self._missed_mu = 0
         self._missed_acc = 0  # mU*ms/h below one mU
+        self._store = app.journal.store if app.journal is not None else None
+        self._learned_saved = 0  # dis.learned when last saved, while learning
+        self._updates = 0  # dis.updates when calibration was last looked at (pump/linecal.py)
 
     def resync(self):
         """After a reboot the delivered totals come from the journal: start counting pulses
         from there, rather than feeding a lifetime of pulses to the detectors at once."""
         d = self.app.delivery
         self._given = d.basal_given + d.bolus_given
+        values = linecal.load(self._store)
+        if values is not None:
+            self.watch.restore(values)
+            self._updates = self.watch.dis.updates
+            self._learned_saved = self.watch.dis.learned
+            self._log_cal("restored")
+
+    def new_site(self, now):
+        """A set change or a prime: the detectors learn the new site from its first pulses."""
+        self.watch.new_site()
+        self._updates = 0
+        self._learned_saved = 0
+        self._save_cal()
+        self._log_cal("new_site")
+
+    def _log_cal(self, state):
+        watch = self.watch
+        self.app.log.emit(
+            "line",
+            "state=%s learned=%d bump=%d tau=%d noise=%d"
+            % (state, watch.dis.learned, watch.dis.jref, watch.dis.tau_ms(),
+               watch.feat.noise_pa()),
+        )  # fmt: skip
+
+    def _save_cal(self):
+        linecal.save(self._store, self.watch.learned())
+
+    def _calibrated(self):
+        """The detectors learned from one more pulse: keep it (each pulse until the site is
+        learned, then every SAVE_EVERY), and say when the site has been learned."""
+        dis = self.watch.dis
+        self._updates = dis.updates
+        learning = dis.learned != self._learned_saved and dis.learned <= LEARN_PULSES
+        if learning or dis.updates <= LEARN_PULSES or dis.updates % linecal.SAVE_EVERY == 0:
+            self._save_cal()
+        if learning:
+            self._learned_saved = dis.learned
+            if dis.learned == LEARN_PULSES:
+                self._log_cal("calibrated")
 
     def _seen_pulses(self):
         d = self.app.delivery
@@ -110,6 +154,8 @@ class LineTask:
         if i < 0:
             i = len(app.pressure) - 1
         watch.sample(now, app.pressure[i])
+        if watch.dis.updates != self._updates:
+            self._calibrated()
         prev = self._prev
         self._prev = now
         if watch.sensor.fault != self._sensor:

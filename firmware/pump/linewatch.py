@@ -7,13 +7,15 @@ does that), so CPython tests and the bench drive it directly.
 
 from pump.compat import const
 from pump.disconnect import DisconnectDetector
-from pump.linefeat import EV_L, EV_R, LineFeatures
+from pump.linefeat import EV_L, EV_R, NOISE_SETTLED, LineFeatures
 from pump.occlusion import OcclusionDetector
 from pump.pressure import counts_to_pa
-from pump.sensorcheck import OK, SensorCheck
+from pump.sensorcheck import OK, OUT_OF_RANGE, SensorCheck
 
 NOMINAL_COMPLIANCE_NL_PER_KPA = const(300)
 CHECK_EVERY = const(5)  # samples between occlusion evaluations
+RAIL_MID = const(2048)  # half of pump.pressure.COUNTS_MAX (test_detect checks it)
+HALF_SCALE_PA = const(100000)  # half of pump.pressure.FULL_SCALE_PA
 
 
 class LineWatch:
@@ -22,6 +24,7 @@ class LineWatch:
         self.occ = OcclusionDetector()
         self.dis = DisconnectDetector(pulse_nl * 1000 // NOMINAL_COMPLIANCE_NL_PER_KPA)
         self.sensor = SensorCheck()
+        self.sites = 0  # set changes seen (kept with what was learned)
 
     def rearm(self):
         """Re-arm the line detectors but keep what was learned about this site."""
@@ -32,10 +35,41 @@ class LineWatch:
         self.dis.disconnected = False
         self.dis.leaking = False
 
+    def new_site(self):
+        """A new set (or a prime): what was learned about the old site no longer holds. The
+        sensor's noise is the pump's, not the site's: it is kept."""
+        self.rearm()
+        self.dis.reset()
+        self.occ.learn_tau(0)
+        self.sites += 1
+
+    def learned(self):
+        """What the detectors learned, as the ints of pump.linecal.FIELDS."""
+        feat = self.feat
+        dis = self.dis
+        return (self.sites, dis.jref, dis.learned, dis.updates, dis.lref16, dis.ldev16,
+                feat.noise64, feat.rise16)
+
+    def restore(self, values):
+        """Take back what ``learned`` returned before a reboot."""
+        feat = self.feat
+        dis = self.dis
+        self.sites, dis.jref, dis.learned, dis.updates = values[:4]
+        dis.lref16, dis.ldev16, feat.noise64, feat.rise16 = values[4:]
+        feat.quiet_n = NOISE_SETTLED  # the noise figure is a measured one
+        self.occ.learn_tau(dis.tau_ms())
+
     def sample(self, now, counts):
         feat = self.feat
-        fault = self.sensor.sample(counts, feat.noise_pa())
+        fault = self.sensor.sample(counts, feat.noise_pa(), self.dis.jref)
         if fault != OK:
+            if fault == OUT_OF_RANGE and counts > RAIL_MID and feat.climbed(HALF_SCALE_PA):
+                # the line's own pressure went past the sensor's range, climbing pulse by
+                # pulse (10 s before it was already past half the range): a blocked line, not
+                # a sensor fault (a flowing line stays far below even in a bolus; a failing
+                # sensor jumps to its rail)
+                self.occ.occluded = True
+                self.sensor.fault = OK
             return
         events = feat.sample(now, counts_to_pa(counts))
         if events & EV_R:
@@ -48,9 +82,10 @@ class LineWatch:
 
     def pulse(self, now):
         feat = self.feat
-        self.occ.on_pulse(feat)
-        if feat.pulse(now) & EV_R:
+        if feat.close() & EV_R:  # the last pulse's features the next one cuts short
             self.dis.on_r(feat)
+        self.occ.on_pulse(feat)
+        feat.pulse(now)
 
     def occluded(self):
         return self.occ.occluded

@@ -6,25 +6,32 @@ interval, and for the last few intervals together (at most WINDOW_MS back, so
 that slow offset drift cannot pile up), the detector compares how much the
 pressure actually fell (``dec``) with the least it must have fallen if the
 line flowed with the slowest plausible time constant (``exp``): TAU_SLOW_MS
-until the site is learned, then three times its own time constant (40..90 s):
+until the site is learned, then twice its own time constant (40..90 s):
 
     occluded evidence  <=>  exp >= significance  and  2 * dec < exp
 
-Significance is 10 sigma of the sample noise plus a drift allowance, so at
-low basal rates one held pulse is enough after about a minute, and at bolus
-rates, where intervals are short, the evidence of a few intervals adds up.
-Evidence must hold for PERSIST consecutive evaluations before the detector
-reports.
+Both sides are means of many samples where the interval allows (``a``: the
+bump from 2 to 5 s after the pulse; the end: the last 3.2 s), and the
+significance comes from the noise this line measured: exp / 2 (the margin on
+both sides) must stand 5 standard deviations of ``dec`` (from the noise sigma
+and how many samples each side averages) plus a drift allowance. A rise within
+one interval counts for at most CLIP_SD standard deviations when intervals are
+added (a movement step is one interval's rise; a blocked line holds in every
+interval). So at low basal rates one held pulse is enough after about a minute
+even on a noisy sensor, and at bolus rates the evidence of a few intervals adds
+up. Evidence must stand for PERSIST evaluations net (30 s: longer than a
+movement step lasts) or, with pulses close together, through CLOSE_PULSES
+pulses before the detector reports.
 """
 
 from array import array
 
 from pump.compat import const
-from pump.linefeat import A_AT_MS
+from pump.linefeat import AVG_N
 
 TAU_SLOW_MS = const(90000)  # slowest plausible flowing line, before the site is learned
 TAU_SLOW_MIN_MS = const(40000)
-LEARNED_FACTOR = const(3)  # once learned: flowing means tau < 3 x this site's own tau
+LEARNED_FACTOR = const(2)  # once learned: flowing means tau < 2 x this site's own tau
 # 4096 * (1 - exp(-i/8)), i = 0..32: fraction a bump must lose in i * TAU_SLOW/8
 _FALL_Q12 = (
     0, 481, 906, 1281, 1612, 1904, 2161, 2389, 2589, 2766, 2922, 3060, 3182, 3289, 3384, 3468, 3542,
@@ -32,9 +39,20 @@ _FALL_Q12 = (
 )  # fmt: skip
 K = const(8)  # completed intervals kept
 WINDOW_MS = const(180000)  # evidence never spans more than this
-SIG_NOISE = const(10)
-SIG_FLOOR_PA = const(250)
-PERSIST = const(3)  # consecutive evaluations (LineWatch runs one every 500 ms)
+SIG_K = const(10)  # evidence needs exp / 2 >= 5 sigma of dec: no flowing line falls short
+SIG_FLOOR_PA = const(50)  # a count of quantisation and what the filters leave
+DRIFT_PA_PER_S = const(2)  # drift, random walk and tissue wander: a few kPa a day at most
+PERSIST = const(61)  # evaluations with evidence (one every 500 ms, net of those without):
+# 30 s, longer than a movement step lasts (5 to 30 s): a step the features missed cannot
+# raise it
+# or, pulses close together (a bolus), the evidence standing through this many of them: a
+# movement step makes one interval rise, which CLIP_SD takes out; a blocked line makes every
+# interval hold
+CLOSE_PULSES = const(2)
+CLOSE_MS = const(5000)
+CLIP_SD = const(2)
+VAR_Q = const(92)  # 64 x 1.44: variance of a mean of n median-of-3 samples, x n, in sigma^2/64
+AVG_MS = AVG_N * 100  # the span of feat.avg
 
 
 def min_fall_q12(dt_ms, tau_ms=TAU_SLOW_MS):
@@ -50,10 +68,23 @@ def min_fall_q12(dt_ms, tau_ms=TAU_SLOW_MS):
     return lo + (_FALL_Q12[i + 1] - lo) * (dt_ms - i * step) // step
 
 
+def isqrt(n):
+    """Integer square root (n >= 0), a few Newton steps."""
+    if n < 2:
+        return n
+    x = n
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + n // x) >> 1
+    return x
+
+
 class OcclusionDetector:
     def __init__(self):
         self._dec = array("i", [0] * K)
         self._exp = array("i", [0] * K)
+        self._var = array("i", [0] * K)
         self._dur = array("i", [0] * K)
         self.reset()
 
@@ -74,34 +105,81 @@ class OcclusionDetector:
         self._n = 0
         self._i = 0
         self.streak = 0
+        self._d = 0  # the current interval (see _interval)
+        self._e = 0
+        self._v = 0
+        self._close_pulses = 0  # pulses close together while the evidence stood
         self.evidence = False
         self.occluded = False
+
+    def _interval(self, feat):
+        """The current pulse's interval so far into ``_d`` (dec), ``_e`` (exp) and ``_v``
+        (var); False when there is none yet (no tuple: nothing is allocated per tick)."""
+        since = feat.since
+        if feat.a_ok:
+            a, a_t, eb, a_n = feat.a, feat.a_t, feat.eb, feat.a_n
+        elif feat.early():
+            a, a_t, eb, a_n = feat.a1, feat.a1_t, feat.eb1, 4
+        else:
+            return False
+        if since - AVG_MS >= a_t and not feat.fresh:
+            end = feat.avg
+            end_t = since - (AVG_MS >> 1)
+            var = VAR_Q // AVG_N
+        else:
+            end = feat.level
+            end_t = since - 200  # the 4-sample mean centres 0.2 s back
+            var = VAR_Q // 4
+        dt = end_t - a_t
+        if dt <= 0:
+            return False
+        self._d = a - end
+        self._e = eb * min_fall_q12(dt, self.tau_slow) >> 12
+        self._v = var + VAR_Q // a_n
+        return True
 
     def on_pulse(self, feat):
         """Close the interval of the previous pulse (call before ``feat.pulse``)."""
         if not feat.a_ok:
             return
-        dt = feat.since - A_AT_MS
+        if not self._interval(feat):
+            return
         i = self._i
-        self._dec[i] = feat.a - feat.level
-        self._exp[i] = feat.e1 * min_fall_q12(dt, self.tau_slow) >> 12
-        self._dur[i] = dt + A_AT_MS
+        self._dec[i] = self._clip(self._d, self._v, feat.noise_pa())
+        self._exp[i] = self._e
+        self._var[i] = self._v
+        if self.streak and feat.since < CLOSE_MS:
+            self._close_pulses += 1
+        self._dur[i] = feat.since
         self._i = (i + 1) % K
         if self._n < K:
             self._n += 1
 
+    def _clip(self, dec, var, noise):
+        """A rise between pulses is no flow, but only the noise can make a flowing line
+        rise: more than CLIP_SD standard deviations is something else (a movement step, a
+        knock), and one interval must not speak for the others."""
+        low = -CLIP_SD * noise * isqrt(var) // 8
+        return dec if dec > low else low
+
+    def _significant(self, noise, s_exp, s_var, span):
+        """exp / 2 stands 6 sigma of dec and what the sensor may drift over ``span`` ms."""
+        floor = SIG_FLOOR_PA + DRIFT_PA_PER_S * (span // 1000)
+        return s_exp >= floor + SIG_K * noise * isqrt(s_var) // 8
+
     def check(self, feat):
         """Update from the latest sample; returns True once the line is judged occluded."""
-        if not feat.a_ok:
-            return self.occluded  # within 1 s of a pulse: no new information, keep the streak
+        if not self._interval(feat):
+            return self.occluded  # no new information yet: keep the streak
         evidence = False
-        if feat.since - A_AT_MS <= WINDOW_MS:
-            sig = SIG_NOISE * feat.noise_pa() + SIG_FLOOR_PA
-            dt = feat.since - A_AT_MS
-            s_dec = feat.a - feat.level
-            s_exp = feat.e1 * min_fall_q12(dt, self.tau_slow) >> 12
+        if feat.since <= WINDOW_MS:
+            noise = feat.noise_pa()
+            s_dec = self._d
+            s_exp = self._e
+            s_var = self._v
+            s_dec = self._clip(s_dec, s_var, noise)
             span = feat.since
-            evidence = s_exp >= sig and 2 * s_dec < s_exp
+            evidence = 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span)
             j = self._i
             n = 0
             while not evidence and n < self._n:
@@ -111,13 +189,18 @@ class OcclusionDetector:
                     break
                 s_dec += self._dec[j]
                 s_exp += self._exp[j]
-                evidence = s_exp >= sig and 2 * s_dec < s_exp
+                s_var += self._var[j]
+                evidence = 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span)
                 n += 1
         self.evidence = evidence
+        # a leaky count, not a run: evidence near its threshold flickers with the noise, and
+        # a movement step (at most 30 s) can never add up to PERSIST on its own
         if evidence:
             self.streak += 1
-            if self.streak >= PERSIST:
+            if self.streak >= PERSIST or self._close_pulses >= CLOSE_PULSES:
                 self.occluded = True
-        else:
-            self.streak = 0
+        elif self.streak:
+            self.streak -= 1
+            if not self.streak:
+                self._close_pulses = 0
         return self.occluded

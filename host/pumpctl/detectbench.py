@@ -70,8 +70,7 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     (the SNR sweep measures the detectors where SEN-1 would stop them)."""
     rng = XorShift32(seed)
     params = plant(seed, widened)
-    if snr16:
-        params["noise_pa"] = bump_pa(params) * 16 // snr16
+    noisy = at_snr(params, snr16)
     interval = 50 * 3600000 // rate  # ms between basal pulses
     warm = max(3600000, 8 * interval)
     boluses = []
@@ -84,7 +83,7 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
         onset = warm + rng.below(interval)
     onset -= onset % 100
     limit = onset + 40 * interval + 600000
-    out = simulate(params, seed, limit, rate, [(onset, kind, kw)], boluses=boluses,
+    out = simulate(params, seed, limit, rate, [*noisy, (onset, kind, kw)], boluses=boluses,
                    stop_on=alarm_kind, after_ms=onset, sen1_noisy=not snr16)
     for got, t in out.alarms:
         if got == alarm_kind:
@@ -97,6 +96,18 @@ def bump_pa(params: dict) -> int:
     """The bump of one pulse as the sensor sees it (Pa): pulse volume / compliance, x gain."""
     bump = params["pulse_nl"] * 1000 // params["compliance_nl_per_kpa"]
     return bump * (1000 + params["gain_permille"]) // 1000
+
+
+def at_snr(params: dict, snr16: int) -> list:
+    """Set the sensor noise to bump / (snr16 / 16) (nothing when snr16 is 0): within the
+    plant's noise range, times the plant's ``noisy`` sensor fault from the start where the
+    range is not enough. Returns the faults to schedule."""
+    if not snr16:
+        return []
+    noise = bump_pa(params) * 16 // snr16
+    factor = (noise + 499) // 500
+    params["noise_pa"] = max(25, noise // factor)
+    return [(100, "noisy", {"factor": factor})] if factor > 1 else []
 
 
 def cell_tasks(runs: int, seed: int, widened: bool = False) -> list[dict]:
@@ -142,14 +153,13 @@ def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 2
     sweep's shorter nominal runs at a set signal-to-noise (see one_run)."""
     rng = XorShift32(seed)
     params = plant(seed, widened)
-    if snr16:
-        params["noise_pa"] = bump_pa(params) * 16 // snr16
+    noisy = at_snr(params, snr16)
     rate = rng.between(50, 5000)
     boluses = [(rng.between(1, 22) * 3600000 + rng.below(3600000), rng.between(10, 200))
                for _ in range(3)]
     temp_start = rng.between(1, 20) * 3600000
     temp = (temp_start, temp_start + 7200000, rng.between(0, 8000))
-    return simulate(params, seed, hours * 3600000, rate, boluses=boluses, temp=temp,
+    return simulate(params, seed, hours * 3600000, rate, noisy, boluses=boluses, temp=temp,
                     sen1_noisy=not snr16).alarms
 
 
