@@ -123,10 +123,11 @@ class LineTask:
         learning = dis.learned != self._learned_saved and dis.learned <= LEARN_PULSES
         if learning or dis.updates <= LEARN_PULSES or dis.updates % linecal.SAVE_EVERY == 0:
             self._save_cal()
-        if learning:
-            self._learned_saved = dis.learned
-            if dis.learned == LEARN_PULSES:
-                self._log_cal("calibrated")
+            if learning:
+                self._learned_saved = dis.learned
+            # every write is logged: the record is what a reboot will take back (and the
+            # control step that writes it is never a quiet one: it allocates)
+            self._log_cal("calibrated" if learning and dis.learned == LEARN_PULSES else "saved")
 
     def _seen_pulses(self):
         d = self.app.delivery
