@@ -21,6 +21,8 @@ def test_bench_prints_the_table_the_false_alarm_count_and_the_anchors(tmp_path):
             "1",
             "--fw-runs",
             "0",
+            "--snr-runs",
+            "0",
             "--workers",
             "1",
             "--results",
@@ -51,7 +53,8 @@ def bench(*args: str) -> str:
 
 
 def test_one_and_two_workers_and_a_retabulation_print_the_same_report(tmp_path):
-    small = ["--runs", "0", "--fw-runs", "0", "--days", "2", "--occ2-runs", "2"]  # 4 tasks
+    small = ["--runs", "0", "--fw-runs", "0", "--days", "2", "--occ2-runs", "2",
+             "--snr-runs", "0"]  # 4 tasks
     one = bench(*small, "--workers", "1", "--results", str(tmp_path / "one.csv"))
     two = bench(*small, "--workers", "2", "--results", str(tmp_path / "two.csv"))
     again = bench(*small, "--tabulate", "--results", str(tmp_path / "two.csv"))

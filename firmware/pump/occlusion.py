@@ -116,10 +116,17 @@ class OcclusionDetector:
         """The current pulse's interval so far into ``_d`` (dec), ``_e`` (exp) and ``_v``
         (var); False when there is none yet (no tuple: nothing is allocated per tick)."""
         since = feat.since
+        # one name at a time: a 4-name assignment builds a tuple on MicroPython
         if feat.a_ok:
-            a, a_t, eb, a_n = feat.a, feat.a_t, feat.eb, feat.a_n
+            a = feat.a
+            a_t = feat.a_t
+            eb = feat.eb
+            a_n = feat.a_n
         elif feat.early():
-            a, a_t, eb, a_n = feat.a1, feat.a1_t, feat.eb1, 4
+            a = feat.a1
+            a_t = feat.a1_t
+            eb = feat.eb1
+            a_n = 4
         else:
             return False
         if since - AVG_MS >= a_t and not feat.fresh:
