@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import selectors
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from pumpctl.vboard import stop_process
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
@@ -71,12 +72,6 @@ class VBoardProcess:
         )
 
     def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         rest = self.proc.stdout.read().decode() if self.proc.stdout else ""
         return "\n".join(self.lines) + "\n" + rest

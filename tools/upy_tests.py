@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -152,13 +151,9 @@ class BoardProcess:
             raise SystemExit("upy_tests: the board did not start:\n" + "\n".join(seen))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from pumpctl.vboard import stop_process
+
+        stop_process(self.proc)
 
 
 def compare(

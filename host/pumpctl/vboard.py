@@ -120,6 +120,18 @@ class LineCooker:
         return bytes(out)
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
+    """Stop a child process (a ``pumpctl vboard``, a monitor): SIGTERM, so it can close its
+    flash image and link cleanly, then SIGKILL if it is still running after ``grace_s``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _board_child_setup() -> None:
     """In the child: the pty becomes its controlling terminal, and it dies with the relay."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
