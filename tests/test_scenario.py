@@ -24,6 +24,13 @@ from pumpctl.cli import main
         ({"basal_u_per_h": [[0, 1], [0, 2]]}, "basal_u_per_h[1][0]"),
         ({"basal_u_per_h": [[0, "x"]]}, "basal_u_per_h[0][1]"),
         ({"basal_u_per_h": [[m, 1] for m in range(49)]}, "basal_u_per_h"),
+        ({"basal_u_per_h": [[0, 1], [60]]}, "basal_u_per_h[1]"),
+        # therapy segments share the basal profile's checks (pump.units.segments)
+        ({"settings": {"isf_mgdl_per_u": [[5, 50]]}}, "settings.isf_mgdl_per_u[0][0]"),
+        ({"settings": {"isf_mgdl_per_u": [[0, 50], [0, 40]]}}, "settings.isf_mgdl_per_u[1][0]"),
+        ({"settings": {"isf_mgdl_per_u": [[0, 4]]}}, "settings.isf_mgdl_per_u[0][1]"),
+        ({"settings": {"carb_ratio_g_per_u": [[0, 10.25]]}}, "settings.carb_ratio_g_per_u[0][1]"),
+        ({"settings": {"carb_ratio_g_per_u": []}}, "settings.carb_ratio_g_per_u"),
         ({"actions": [{"at": "0:61"}]}, "actions[0].at"),
         ({"actions": [{"at": "0:10", "command": "bolsu"}]}, "actions[0]"),
         (

@@ -5,7 +5,7 @@ does a comparison, not a search.
 """
 
 from pump.compat import const
-from pump.units import InputError, to_int, to_milli
+from pump.units import InputError, segments, to_milli
 
 MAX_SEGMENTS = const(48)
 _MIN_MS = const(60000)
@@ -22,26 +22,14 @@ class BasalProfile:
     @staticmethod
     def parse(raw, max_rate, where="basal_u_per_h"):
         """Build from ``[[start_minute, U/h], ...]``; errors name the segment."""
-        if not isinstance(raw, list) or not raw:
-            raise InputError(where, "expected a non-empty list of [start_minute, U/h] pairs")
-        if len(raw) > MAX_SEGMENTS:
-            raise InputError(where, "%d segments, at most %d" % (len(raw), MAX_SEGMENTS))
-        starts = []
-        rates = []
-        for i, seg in enumerate(raw):
-            here = "%s[%d]" % (where, i)
-            if not isinstance(seg, list) or len(seg) != 2:
-                raise InputError(here, "expected [start_minute, U/h]")
-            start = to_int(seg[0], here + "[0]", 0, 1439)
-            if i == 0 and start != 0:
-                raise InputError(here + "[0]", "the first segment must start at minute 0")
-            if i and start <= starts[-1]:
-                raise InputError(here + "[0]", "start minutes must increase")
-            rate = to_milli(seg[1], here + "[1]", 0, 30)
-            if rate > max_rate:
-                raise InputError(here + "[1]", "over the max basal rate limit (max_basal)")
-            starts.append(start)
-            rates.append(rate)
+
+        def rate(value, here):
+            milli = to_milli(value, here, 0, 30)
+            if milli > max_rate:
+                raise InputError(here, "over the max basal rate limit (max_basal)")
+            return milli
+
+        starts, rates = segments(raw, where, MAX_SEGMENTS, rate)
         return BasalProfile(starts, rates)
 
     @staticmethod

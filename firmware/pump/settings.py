@@ -12,7 +12,7 @@ from binascii import crc32
 from pump.actioncurve import DELAY_RANGE, DIA_RANGE, PEAK_RANGE, PRESETS
 from pump.basal import BasalProfile
 from pump.glucose import UNITS
-from pump.units import InputError, to_int, to_milli
+from pump.units import InputError, segments, to_int, to_milli
 
 INSULINS = ("rapid", "ultra_rapid", "custom")  # the first two are actioncurve.PRESETS
 
@@ -164,25 +164,17 @@ class Settings:
 
 def _segments(raw, where, lo, hi, tenths):
     """[[start_minute, value], ...] (first at minute 0, increasing) -> [[start, int], ...]."""
-    if not isinstance(raw, list) or not raw or len(raw) > 48:
-        raise InputError(where, "expected 1..48 [start_minute, value] pairs")
-    out = []
-    for i, seg in enumerate(raw):
-        here = "%s[%d]" % (where, i)
-        if not isinstance(seg, list) or len(seg) != 2:
-            raise InputError(here, "expected [start_minute, value]")
-        start = to_int(seg[0], here + "[0]", 0, 1439)
-        if (i == 0 and start) or (i and start <= out[-1][0]):
-            raise InputError(here + "[0]", "the first starts at minute 0 and starts increase")
-        if tenths:
-            milli = to_milli(seg[1], here + "[1]", lo, hi)
-            if milli % 100:
-                raise InputError(here + "[1]", "%r has more than 1 decimal" % (seg[1],))
-            value = milli // 100
-        else:
-            value = to_int(seg[1], here + "[1]", lo, hi)
-        out.append([start, value])
-    return out
+
+    def value(raw_value, here):
+        if not tenths:
+            return to_int(raw_value, here, lo, hi)
+        milli = to_milli(raw_value, here, lo, hi)
+        if milli % 100:
+            raise InputError(here, "%r has more than 1 decimal" % (raw_value,))
+        return milli // 100
+
+    starts, values = segments(raw, where, 48, value)
+    return [[start, v] for start, v in zip(starts, values)]
 
 
 SETTINGS_NAME = "settings.json"

@@ -45,6 +45,30 @@ def to_int(value, where, lo=None, hi=None):
     return value
 
 
+def segments(raw, where, max_n, parse):
+    """Time-of-day segments ``[[start_minute, value], ...]`` -> (starts, values).
+
+    The first starts at minute 0 and starts increase; ``parse(value, where)`` checks and
+    converts each value. Errors name the segment (``where[i][0]``, ``where[i][1]``).
+    """
+    if not isinstance(raw, list) or not raw or len(raw) > max_n:
+        raise InputError(where, "expected 1..%d [start_minute, value] pairs" % max_n)
+    starts = []
+    values = []
+    for i, seg in enumerate(raw):
+        here = "%s[%d]" % (where, i)
+        if not isinstance(seg, list) or len(seg) != 2:
+            raise InputError(here, "expected [start_minute, value]")
+        start = to_int(seg[0], here + "[0]", 0, 1439)
+        if i == 0 and start:
+            raise InputError(here + "[0]", "the first segment must start at minute 0")
+        if i and start <= starts[-1]:
+            raise InputError(here + "[0]", "start minutes must increase")
+        starts.append(start)
+        values.append(parse(seg[1], here + "[1]"))
+    return starts, values
+
+
 def fmt_u(milli):
     """mU as a decimal string of units, e.g. 1250 -> '1.250' (no floats involved)."""
     sign = "-" if milli < 0 else ""
