@@ -265,3 +265,31 @@ def test_a_sensor_noisy_beyond_use_raises_the_sensor_alarm():
     [t] = raised(text, "sensor")
     assert 1800000 < t < 1800000 + 120000
     assert "fault=noisy" in text
+
+
+def test_a_changed_set_does_not_release_an_unacknowledged_occlusion_alarm():
+    """DEL-5 / ALM-1, kept on purpose (docs/requirements.md): an occlusion latches until it is
+    acknowledged, since no pressure can show it gone while delivery is stopped. The set
+    changed (``set_changed``) is not an acknowledgement: the alarm still sounds and a
+    calculator bolus is refused (``alarm``) until the user acknowledges it; then it is offered."""
+    wizard = {"command": "wizard", "args": {"carbs_g": 30, "bg_mgdl": 150}}
+    _, text = run_inprocess(
+        scenario(
+            duration="2:00",
+            basal_u_per_h=[[0, 1.0]],
+            plant={"sample": 8},
+            actions=[
+                {"at": "1:00:00", "fault": "occlusion"},
+                {"at": "1:20:00", "fault": "clear"},
+                {"at": "1:21:00", "command": "set_changed"},
+                dict(wizard, at="1:21:30"),
+                {"at": "1:22:00", "command": "ack"},
+                dict(wizard, at="1:22:30"),
+            ],
+        )
+    )
+    assert raised(text, "occlusion")
+    refused = [(t, f) for t, _, f in lines(text, "refused") if f.get("what") == "bolus"]
+    assert [(t, f["reason"]) for t, f in refused] == [(4890000, "alarm")]
+    offered = [t for t, _, f in lines(text, "button") if f.get("state") == "offered"]
+    assert offered and offered[0] == 4950000

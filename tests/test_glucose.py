@@ -70,19 +70,54 @@ def test_settable_low_threshold():
     assert alarm_states(bench, "bg_low") == ["raised"]
 
 
-def test_urgent_low_holds_insulin_until_acknowledged_after_it_clears():
-    """ALM-1 / DEL-5: a high-priority alarm stops delivery; acknowledging never clears it."""
+def ack(bench):
+    commands.execute(bench.app, bench.now, commands.parse("ack", {"kind": "bg_urgent_low"}), "host")
+
+
+def reading(bench, mgdl):
+    commands.execute(bench.app, bench.now, commands.parse("cgm", {"mgdl": mgdl}), "host")
+    bench.run_for(1000)
+
+
+def test_urgent_low_never_acknowledged_holds_insulin_after_it_clears():
+    """ALM-1 / DEL-5: a high-priority alarm stops delivery until it has cleared AND been
+    acknowledged; an urgent low that recovers unseen keeps insulin held until a person sees it."""
     bench = run_with([(5, "cgm", {"mgdl": 50})])
     assert bench.app.delivery.rate == 0
-    commands.execute(bench.app, bench.now, commands.parse("ack", None), "host")
-    assert bench.app.delivery.rate == 0  # acknowledged, but the cause stands
-    bench.run_for(5 * 60_000)
-    commands.execute(bench.app, bench.now, commands.parse("cgm", {"mgdl": 90}), "host")
-    bench.run_for(3 * 60_000)
-    for _ in range(3):
-        commands.execute(bench.app, bench.now, commands.parse("ack", None), "host")
+    reading(bench, 90)
+    assert alarm_states(bench, "bg_urgent_low")[-1] == "cleared"
+    bench.run_for(10 * 60_000)
+    assert bench.app.delivery.rate == 0  # cleared, never acknowledged
+    ack(bench)
     bench.run_for(1000)
     assert bench.app.delivery.rate == 1000
+
+
+def test_urgent_low_acknowledged_then_rearmed_releases_insulin_when_it_clears():
+    """DEL-5: acknowledged once, the alarm re-arms while the low stands (ALM-1) and sounds on
+    after the low has gone, but insulin resumes when it clears, as it does when the low clears
+    before the re-arm: a user asleep after the first acknowledgement is not left without
+    insulin. The next occurrence must be acknowledged again."""
+    bench = run_with([(5, "cgm", {"mgdl": 50})])
+    ack(bench)
+    bench.run_for(1000)
+    assert bench.app.delivery.rate == 0  # acknowledged, but the cause stands
+    bench.run_for(5 * 60_000)
+    assert "rearmed" in alarm_states(bench, "bg_urgent_low")
+    assert bench.app.delivery.rate == 0
+    reading(bench, 90)
+    assert alarm_states(bench, "bg_urgent_low")[-1] == "cleared"
+    assert bench.app.delivery.rate == 1000
+    assert bench.app.alarms.find("bg_urgent_low").active  # still sounding until acknowledged
+    # the low comes back before anyone acknowledged the re-armed alarm: a new occurrence
+    reading(bench, 50)
+    assert alarm_states(bench, "bg_urgent_low")[-1] == "raised"
+    reading(bench, 90)
+    bench.run_for(5 * 60_000)
+    assert bench.app.delivery.rate == 0  # cleared, this occurrence never acknowledged
+    ack(bench)
+    bench.run_for(1000)
+    assert bench.app.delivery.rate == 1000 and bench.app.alarms.find("bg_urgent_low") is None
 
 
 def test_stale_cgm_after_20_minutes_and_back_with_a_reading():

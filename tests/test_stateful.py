@@ -58,7 +58,8 @@ class PumpMachine(RuleBasedStateMachine):
         self.held = 0  # basal pulses due but held back by a DEL-4 limit: dropped, never owed
         self.pulse_times: list[int] = []
         self.mode = "run"
-        self.high: dict[str, list[bool]] = {}  # high alarm kind -> [standing, annunciating]
+        # high alarm kind -> [standing, annunciating, acknowledged since raised]
+        self.high: dict[str, list[bool]] = {}
         # calculator proposals by id: ids go on across reboots, one id names one proposal
         self.proposed: dict[int, int] = {}  # -> suggested mU
         self.accepted: set[int] = set()
@@ -212,8 +213,8 @@ class PumpMachine(RuleBasedStateMachine):
                 self.programmed = Fraction(self.basal + self.held)
             elif ev.kind == "pulse":
                 # DEL-5: nothing moves while suspended, in maintenance, or while a high alarm
-                # is on record (standing, or not yet acknowledged)
-                assert self.mode == "run" and not self.high, (self.mode, self.high)
+                # stands or has not been acknowledged since it was raised
+                assert self.mode == "run" and not self.blocking(), (self.mode, self.high)
                 self.pulse_times.append(ev.t_ms)
                 if ev.fields["src"] == "basal":
                     assert abs(self.basal + self.held - self.programmed) < PULSE
@@ -255,7 +256,7 @@ class PumpMachine(RuleBasedStateMachine):
         kind, state = f["kind"], f["state"]
         if state == "raised":
             if f["prio"] == "high":
-                self.high[kind] = [True, True]
+                self.high[kind] = [True, True, False]
             return
         rec = self.high.get(kind)
         if rec is None:
@@ -264,10 +265,15 @@ class PumpMachine(RuleBasedStateMachine):
             rec[0] = False
         elif state == "acked":
             rec[1] = False
+            rec[2] = True
         elif state == "rearmed":
             rec[1] = True
         if not rec[0] and not rec[1]:
             del self.high[kind]
+
+    def blocking(self):
+        """The high alarms that hold insulin (DEL-5): standing, or never acknowledged."""
+        return [kind for kind, rec in self.high.items() if rec[0] or not rec[2]]
 
     @invariant()
     def check_rolling_limits(self):
@@ -288,8 +294,8 @@ class PumpMachine(RuleBasedStateMachine):
         for alarm in self.bench.app.alarms.records:
             if alarm.standing and not alarm.active:
                 assert ticks_diff(now, alarm.since) < REARM_MS + 1000
-            if alarm.priority == HIGH:
-                assert self.bench.app.delivery.rate == 0
+            if alarm.priority == HIGH and (alarm.standing or not alarm.acked):
+                assert self.bench.app.delivery.rate == 0  # DEL-5
 
 
 def test_regression_an_alarm_that_clears_during_an_advance_lets_basal_go_on():

@@ -5,8 +5,12 @@ active or silenced. Acknowledging silences it but never clears a standing
 cause; a silenced alarm whose cause still stands re-arms after REARM_MS. An
 unacknowledged alarm escalates (louder, then repeated) every ESCALATE_MS of
 its priority. A high-priority alarm blocks delivery (DEL-5) until its cause
-has cleared and it has been acknowledged. Records live in a list, not a dict,
-so the order of events is the same on every interpreter.
+has cleared and it has been acknowledged: once acknowledged, a re-arm while the
+cause stood does not make it block again after the cause clears (it goes on
+sounding until acknowledged, but insulin resumes, as it does when the cause
+clears before the re-arm: a sleeping user is not left without insulin by a
+cause already seen and gone). Records live in a list, not a dict, so the order
+of events is the same on every interpreter.
 """
 
 from pump.compat import const
@@ -61,6 +65,7 @@ class Alarm:
         self.priority = priority
         self.standing = True
         self.active = True  # annunciating (not silenced)
+        self.acked = False  # acknowledged at least once since it was raised
         self.level = 0
         self.since = now  # ticks of the last raise/escalate/ack, for the timers
 
@@ -87,6 +92,7 @@ class Alarms:
         else:
             alarm.standing = True
             alarm.active = True
+            alarm.acked = False  # a new occurrence: it must be acknowledged again
             alarm.since = now
         self.log.emit(
             "alarm",
@@ -111,6 +117,7 @@ class Alarms:
         if alarm is None or not alarm.active:
             return False
         alarm.active = False
+        alarm.acked = True
         alarm.since = now
         self.log.emit("alarm", "kind=%s state=acked" % alarm.kind)
         if not alarm.standing:
@@ -125,8 +132,9 @@ class Alarms:
         return best
 
     def blocks_delivery(self):
+        """DEL-5: a high-priority alarm whose cause stands, or that has not been acknowledged."""
         for alarm in self.records:
-            if alarm.priority == HIGH:
+            if alarm.priority == HIGH and (alarm.standing or not alarm.acked):
                 return True
         return False
 

@@ -134,8 +134,8 @@ class Simulation:
     # --- the user ------------------------------------------------------------------
     def _watch(self, line: str) -> None:
         """An alarm that sounds (raised, or re-armed after an acknowledgement while its cause
-        stands): the user acts on it after the response time. A high-priority alarm holds
-        insulin until it is acknowledged, even after its cause has gone (DEL-5)."""
+        stands): the user acts on it after the response time. A high-priority alarm never
+        acknowledged holds insulin until it is, even after its cause has gone (DEL-5)."""
         fields = line.split()
         if len(fields) < 3 or fields[1] != "alarm":
             return
