@@ -235,3 +235,53 @@ def test_a_worker_without_the_project_is_named_with_the_missing_package(tcp_clus
     msg = str(e.value)
     assert "tcp://127.0.0.1:" in msg and "(package 'pumpctl')" in msg
 
+
+
+# a campaign as the tools run one (campaign_args.guarded), Ctrl-C handled as from a terminal
+STOPPABLE = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as started from a terminal
+from campaign_tasks import draws
+from pumpctl.campaign import run_campaign
+from pumpctl.campaign_args import guarded
+
+def main():
+    tasks = [{"seed": 200 + i, "n": 30, "pause_ms": 1500} for i in range(40)]
+    run_campaign(tasks, draws, sys.argv[1], workers=2, label="stoppable", progress=False)
+    return 0
+
+sys.exit(guarded(main, "stoppable"))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_a_campaign_cleanly_keeping_its_results(tmp_path, how):
+    """Ctrl-C at a terminal signals the whole process group (the local workers too); SIGTERM
+    (`kill PID`) only the main process. Either stops the campaign in order: exit status 130,
+    one line saying the results are kept, no worker's traceback, every finished row whole."""
+    path = tmp_path / "stop.csv"
+    proc = subprocess.Popen([sys.executable, "-c", STOPPABLE, str(path)], env=worker_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not path.exists() or path.read_text().count("\n") < 3:  # header + 2 rows
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.1)
+        before = len(rows(path))
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "stoppable: stopped; every finished task is kept in the results file" in err
+    assert "Traceback" not in err, err
+    got = rows(path)
+    assert before <= len(got) < 40  # stopped with work left, nothing finished lost
+    assert all(r["status"] in ("ok", "failed") and r["code"] for r in got)

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import resource
+import signal
 import socket
 import sys
 import time
@@ -241,11 +242,58 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
     n = workers or os.cpu_count() or 1
     if n < 1:
         raise CampaignError(f"--workers must be at least 1 (got {n})")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                      dashboard_address="127.0.0.1:0",  # no fixed port: clusters side by side
-                      silence_logs=logging.CRITICAL) as lc, Client(lc) as client:
-        _check_workers(client, "the local cluster")
-        yield client
+    mask = _hold_interrupts()
+    try:
+        lc = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                          dashboard_address="127.0.0.1:0",  # no fixed port: side by side
+                          silence_logs=logging.CRITICAL)
+    except BaseException:
+        _release_interrupts(mask)
+        raise
+    with lc:
+        _release_interrupts(mask)  # a Ctrl-C pressed while the workers started comes here
+        with Client(lc) as client:
+            _check_workers(client, "the local cluster")
+            yield client
+
+
+def _hold_interrupts() -> Any:
+    """Block SIGINT in this thread while the local workers start: the threads and processes
+    started meanwhile inherit the block. A Ctrl-C at a terminal signals the whole process
+    group; without it each worker died mid-task with a KeyboardInterrupt traceback while this
+    process was still closing the cluster in order. Returns the mask to restore."""
+    if not hasattr(signal, "pthread_sigmask"):  # not on Windows: Ctrl-C is the console's there
+        return None
+    from multiprocessing import resource_tracker
+
+    # started here first: starting it from the cluster's loop thread unblocks SIGINT there
+    resource_tracker.ensure_running()
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def _release_interrupts(mask: Any) -> None:
+    """This thread takes Ctrl-C again (one pressed while held is raised now)."""
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (``kill PID``; a campaign started in the background from a script has Ctrl-C
+    ignored by its shell) stops the campaign like Ctrl-C: KeyboardInterrupt in the main
+    thread, so the results file is closed, the cluster shut down and the caller says so."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_workers(client: Any, where: str) -> None:

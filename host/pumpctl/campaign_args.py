@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pumpctl.campaign import CampaignResults, collect, run_campaign
+from pumpctl.campaign import CampaignResults, collect, run_campaign, stop_on_sigterm
 from pumpctl.errors import PumpctlError, UsageError
 
 
@@ -79,12 +79,15 @@ def cost(res: CampaignResults) -> float:
 
 
 def guarded(main: Callable[[], int], prog: str) -> int:
-    """Run a tool's main: a PumpctlError is one clear line on stderr, never a traceback."""
+    """Run a tool's main: a PumpctlError is one clear line on stderr, never a traceback;
+    Ctrl-C or SIGTERM stops it with the finished tasks kept (exit status 130)."""
     try:
-        return main()
+        with stop_on_sigterm():
+            return main()
     except PumpctlError as e:
         sys.stderr.write(f"{prog}: {e}\n")
         return e.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write(f"{prog}: interrupted (finished tasks are kept in the results file)\n")
+        sys.stderr.write(f"{prog}: stopped; every finished task is kept in the results file "
+                         "(run the same command again to go on from there)\n")
         return 130
