@@ -10,12 +10,15 @@ and is listed below (time since the start, in minutes).
 """
 
 import csv
+from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 import pytest
 from pumpctl.patient.cgm import CGM, not_a_knot_spline
 from pumpctl.patient.model import PatientModel
 from pumpctl.patient.params import patient, patients, sensors
+from pumpctl.patient.therapy import settings_for
 
 RESULTS = Path(__file__).parent / "data" / "simglucose_sim_results.csv"
 MEAL_START_MIN = (517, 644, 873, 1109, 1915, 2007, 2129, 2353, 2484)
@@ -88,3 +91,47 @@ def test_not_a_knot_spline_reproduces_a_cubic(cubic):
     got = not_a_knot_spline(xs, ys, at)
     want = [a * x**3 + b * x**2 + c * x + d for x in at]
     assert max(abs(g - w) for g, w in zip(got, want, strict=True)) < 1e-6 * max(map(abs, want))
+
+
+# --- why child#004 goes low (docs/patients.md, "Why child#004 goes low") -------------------
+
+
+def dinner(p, carb_ratio=None):
+    """The patient's dinner (the default day's 80 g per kg, 0.93 g/kg) with its food bolus
+    (carbs / CR, no correction, no IOB) from the fasting steady state on its basal, on the
+    model alone: the nadir (mg/dL) and the minutes below 70 of the 12 h after it."""
+    carbs = 80 * settings_for(p).meal_scale
+    bolus = carbs / (carb_ratio or p.carb_ratio)
+    model = PatientModel(p)
+    nadir, low = model.glucose, 0
+    for minute in range(12 * 60):
+        model.step(carbs if minute == 0 else 0.0,
+                   p.basal_u_per_h / 60 + (bolus if minute == 0 else 0.0))
+        nadir = min(nadir, model.glucose)
+        low += model.glucose < 70
+    return nadir, low
+
+
+def with_childrens_median(p, name):
+    """``p`` with one parameter at the children's median (one that the steady state does
+    not depend on, so the same basal still holds it)."""
+    value = median(q.p[name] for q in patients().values() if q.group == "child")
+    return replace(p, p={**p.p, name: value})
+
+
+def test_child004_goes_low_on_its_own_carb_ratio_through_its_insulin_driven_uptake():
+    c4 = patient("child#004")
+    nadir, low = dinner(c4)
+    assert nadir < 62 and low > 4 * 60  # measured: 59 mg/dL, 305 min
+    # not the meal per kg nor the ratio: the two children of its weight and CR stay above 70
+    for name in ("child#001", "child#009"):
+        other = patient(name)
+        assert abs(other.p["BW"] - c4.p["BW"]) < 1.5 and other.carb_ratio == c4.carb_ratio
+        assert dinner(other)[0] > 70
+    # its insulin-dependent uptake (Vmx, 2nd highest of 30) at the children's median: no low
+    assert dinner(with_childrens_median(c4, "Vmx"))[1] == 0
+    # its fast insulin action or its slow gastric emptying at the median: still low
+    for name in ("p2u", "kmax"):
+        assert dinner(with_childrens_median(c4, name))[0] < 60
+    # a carb ratio 20 % weaker than Quest's (30 g/U) keeps the dinner above 70
+    assert dinner(c4, carb_ratio=30)[1] == 0
