@@ -2,7 +2,7 @@
 
 That is every method of every driver, the motor's ``steps_per_pulse``, and
 what the boot path uses on the board itself: ``storage()``, ``emit``,
-``boot_reason``, ``storage_safe``, ``event_sink``. The checker itself is
+``boot_reason``, ``storage_safe``, ``collect_in_idle``, ``event_sink``. The checker itself is
 tested both ways: boards with a missing method, a missing driver, no steps
 per pulse or an un-overridden ``emit`` / ``storage`` must fail it.
 """
@@ -27,7 +27,9 @@ def hal_methods(cls):
 
 
 BOARD_METHODS = ("emit", "storage")
-BOARD_FACTS = {"boot_reason": str, "storage_safe": bool, "storage_root": str}
+BOARD_FACTS = {
+    "boot_reason": str, "storage_safe": bool, "storage_root": str, "collect_in_idle": bool,
+}  # fmt: skip
 
 
 def hal_gaps(board):
@@ -77,6 +79,7 @@ def test_real_board_implements_whole_hal(name):
         board = device.make_board(module)
         assert board.name == module.NAME
         assert hal_gaps(board) == []
+        assert board.collect_in_idle  # MicroPython on a microcontroller: no GC inside a task
 
 
 @pytest.mark.parametrize("name", REAL_BOARDS)

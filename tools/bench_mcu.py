@@ -38,6 +38,8 @@ TARGET_KB = 64
 STEP_KB = 4
 SEARCH_KB = (32, 140)
 SEARCH_HOURS = 6
+TICK_MEAN_TARGET = 48000  # issue 14: 1 % of a 48 MHz Cortex-M0+ class CPU at 10 ticks/s
+TICK_MAX_TARGET = 480000
 US = 1000  # instructions per us of the board's clock (-icount shift=0)
 
 
@@ -125,7 +127,16 @@ def kilo(n: float) -> str:
     return f"{n / 1024:.1f} KB"
 
 
+def target(value: float, limit: int) -> str:
+    """``value`` against its issue-14 target (``limit`` 0: none at all)."""
+    verdict = "met" if value <= limit else "not met"
+    if not limit:
+        return f"issue 14 target 0: {verdict}"
+    return f"issue 14 target <= {limit:,}: {value / limit:.2f}x, {verdict}"
+
+
 def print_ticks(report: dict, name: str, wall: float) -> None:
+    region = report.get("region_ns", 0)
     hours = report["virtual_ms"] / 3600000
     print(
         f"Cortex-M3 (MicroPython qemu port, MPS2-AN385, firmware frozen in flash), "
@@ -133,19 +144,52 @@ def print_ticks(report: dict, name: str, wall: float) -> None:
     )
     print(
         f"  firmware instructions per step (emulated hardware taken out; timer resolution "
-        f"{US} instructions; timing wrapper {report['overhead_ns']} per hardware call)"
+        f"{US} instructions; timing wrapper {report['overhead_ns']} per hardware call, an empty"
+        f" timed region {region})"
     )
     overhead = report["overhead_ns"]
-    print(f"  {'task':<12} {'runs':>9} {'mean':>9} {'max':>9}")
+    quiet = {row[0]: row[1:] for row in report.get("quiet_steps", [])}
+    print(f"  {'task':<12} {'runs':>9} {'mean':>9} {'max':>9}   quiet runs: allocating, bytes")
     for task, runs, raw_us, calls, worst in report["tasks"]:
-        mean = (raw_us * US - calls * overhead) / runs if runs else 0
+        mean = (raw_us * US - calls * overhead - runs * region) / runs if runs else 0
         world = "  (emulated world, not firmware)" if task == "scenario" else ""
-        print(f"  {task:<12} {runs:>9} {mean:>9.0f} {worst:>9}{world}")
+        q = quiet.get(task)
+        alloc = f"   {q[0]}: {q[1]}, {q[2]} B" if q else ""
+        print(f"  {task:<12} {runs:>9} {mean:>9.0f} {worst:>9}{alloc}{world}")
     ticks = report["control_ticks"]
-    total = report["tick_raw_us"] * US - report["tick_calls"] * overhead
+    total = (
+        report["tick_raw_us"] * US - report["tick_calls"] * overhead
+        - report.get("tick_steps", 0) * region
+    )  # fmt: skip
     mean = total / ticks if ticks else 0
     print(f"  {ticks} control ticks (a control step and the other firmware steps until the next)")
+    idle = report.get("idle")
+    if idle:
+        calls, idle_us, collections, worst_us = idle
+        print(
+            f"  idle time (pump.idlegc, between steps, not in any tick): {calls} calls,"
+            f" {collections} collections, {(idle_us * US - calls * region) / max(ticks, 1):.0f}"
+            f" instructions per control tick in all, the longest call {worst_us * US - region}"
+        )
+    else:
+        print("  no idle collector: the allocator collects inside whatever step allocates")
     print(f"control tick instructions: mean {mean:.0f}, max {report['tick_max_ns']}")
+    print(f"  mean: {target(mean, TICK_MEAN_TARGET)}")
+    print(f"  max: {target(report['tick_max_ns'], TICK_MAX_TARGET)}")
+    if "quiet_ticks" in report:
+        q_ticks = max(report["quiet_ticks"], 1)
+        print(
+            f"bytes left per quiet control tick (garbage, what makes the collector run):"
+            f" mean {report['quiet_tick_kept'] / q_ticks:.2f}"
+            f" ({report['quiet_ticks_kept']} of {report['quiet_ticks']} quiet ticks left any)"
+        )
+        print(f"  {target(report['quiet_ticks_kept'], 0)}")
+        print(
+            f"  bytes asked for and given back in the same tick (frames of bytecode functions"
+            f" with more than 11 slots): mean {report['quiet_tick_bytes'] / q_ticks:.1f},"
+            f" max {report['quiet_tick_max_bytes']}"
+            f" ({report['quiet_ticks_asking']} of {report['quiet_ticks']} quiet ticks)"
+        )
 
 
 def print_heap(heap_kb: int | None, report: dict, name: str) -> None:

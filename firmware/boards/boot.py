@@ -12,11 +12,14 @@ that stand in for settings never written to flash; never the wiring.
   be signed for this boot's session nonce, on every board;
 - link: the host protocol runs as a control hook when the board's link can
   have a host (``link.connected``); events then go out as EVENT frames;
-- watchdog: the control and supervisor tasks are watched (SCH-1).
+- watchdog: the control and supervisor tasks are watched (SCH-1);
+- garbage: collected in the scheduler's idle time on boards that ask for it
+  (``board.collect_in_idle``, pump.idlegc), never inside the control tick.
 """
 
 from pump.app import App
 from pump.hostlink import AUTH_REQUIRED, HostLink
+from pump.idlegc import IdleCollector, port_counter
 from pump.journal import Journal
 from pump.protocol import Auth
 from pump.settings import load_config
@@ -50,6 +53,8 @@ def assemble(board, settings, profile, time_of_day_ms=0, uptime_ms=0, watch=True
         app.host = host  # pyright: ignore[reportAttributeAccessIssue]  (None until a link)
     if watch:
         watch_critical(app, board.watchdog)
+    if board.collect_in_idle:
+        app.sched.idle = IdleCollector(port_counter()).idle  # pyright: ignore[reportAttributeAccessIssue]
     return app
 
 

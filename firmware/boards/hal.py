@@ -133,7 +133,9 @@ class Board:
     ``boot_reason`` ("power_on", "watchdog", ...: why this boot happened),
     ``storage_safe`` (False: the file system is not power-loss safe, e.g. FAT;
     the boot raises the journal alarm), ``event_sink`` (set by the boot to the
-    host link's ``event``: events then go out framed), ``storage()`` and ``emit``.
+    host link's ``event``: events then go out framed), ``collect_in_idle`` (True: the
+    scheduler collects garbage in its idle time, pump.idlegc, so no task pays for a
+    collection; for bare-metal MicroPython, whose heap is small), ``storage()`` and ``emit``.
     """
 
     name = "abstract"
@@ -150,6 +152,7 @@ class Board:
     storage_root = "/"  # directory for the journal (littlefs2 on every board)
     boot_reason = "power_on"
     storage_safe = True
+    collect_in_idle = False
     event_sink = None  # callable(line), or None: emit writes the line itself
 
     def storage(self):

@@ -42,6 +42,7 @@ class Scheduler:
         self.tasks = []
         self.running = False
         self._last = 0
+        self.idle = None  # callable() after each step, before the wait (pump.idlegc)
 
     def add(self, task):
         self.tasks.append(task)
@@ -127,5 +128,8 @@ class Scheduler:
         """Run (after ``start``) until ``running`` is cleared: by a task, or never on a board."""
         self.running = True
         step = self.step
+        idle = self.idle
         while self.running:
             step()
+            if idle is not None:  # the loop's idle time: garbage is collected here, not in a task
+                idle()

@@ -44,6 +44,7 @@ class HardwareBoard(hal.Board):
         self.storage_root = storage_root
         self.storage_safe = storage_safe  # False: the journal's file system is not power-loss safe
         self.event_sink = None  # set to the host link's event(line): events go out framed
+        self.collect_in_idle = True  # MicroPython on a microcontroller: never GC inside a task
         self._store = None
 
     def storage(self):

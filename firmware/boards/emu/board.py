@@ -227,6 +227,9 @@ class EmuBoard(hal.Board):
         self.watchdog = EmuWatchdog(self.clock)
         self.link = NullLink()
         self.flash = FlashStore()
+        # on the bare-metal qemu port (a 64 KB heap) as on a real board; the Unix port's and
+        # CPython's heaps are large and their collection does not land in a control tick
+        self.collect_in_idle = sys.platform == "qemu"
 
     def storage(self):
         return self.flash
