@@ -87,7 +87,7 @@ def test_a_set_change_forgets_the_old_site_and_learns_the_new_one():
 
 
 def test_a_damaged_record_is_ignored():
-    values = (1, 1500, 4, 9, 5000, 600, 9000, 16000)
+    values = (1, 1500, 4, 9, 5000, 600, 9000, 16000, 2, 1900, 300, 150)
     data = linecal.pack(values)
     assert linecal.unpack(data) == values
     for i in range(len(data)):

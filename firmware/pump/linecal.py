@@ -18,13 +18,16 @@ from pump.compat import const
 
 NAME = "linecal.jnl"
 TMP_NAME = "linecal.tmp"
-_MAGIC = const(0x314C4350)  # "PCL1"
+_MAGIC = const(0x324C4350)  # "PCL2" (PCL1 had no bolus response: calibrate afresh)
 # magic, set changes seen, bump (Pa), pulses the decay was learned from, pulses anything was
-# learned from, decay (leak_l Q8 x 16) and its spread (x 16), noise (x 125), push time (ms x 16)
-_FMT = "<IIiiiiiii"
-SIZE = const(40)  # _FMT (36 bytes) + crc32
+# learned from, decay (leak_l Q8 x 16) and its spread (x 16), noise (x 125), push time (ms x 16),
+# and the open line's response to a bolus (pump/bolusline.py): runs learned from, the rise of
+# one pulse (Pa), the share let out per 2 s (Q12), the spread of its excess (Pa)
+_FMT = "<IIiiiiiiiiiii"
+SIZE = const(56)  # _FMT (52 bytes) + crc32
 SAVE_EVERY = const(32)
-FIELDS = ("sites", "bump", "learned", "updates", "decay", "spread", "noise", "rise")
+FIELDS = ("sites", "bump", "learned", "updates", "decay", "spread", "noise", "rise",
+          "bolus_runs", "bolus_rise", "bolus_share", "bolus_spread")
 
 
 def pack(values):

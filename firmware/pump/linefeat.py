@@ -45,6 +45,7 @@ RISE_MAX_MS = const(3000)  # an isolated pulse's level peaks before this
 RISE_GAP_MS = const(10000)  # a pulse this long after the one before shows its rise alone
 NOISE_SETTLED = const(100)  # quiet samples before the noise estimate is trusted for steps
 NOISE_DIV = const(125)  # 64 x E|d2| / sigma (E|d2| = sqrt(6 * 2 / pi) sigma = 1.954 sigma)
+CYCLE_MAX_MS = const(5000)  # the mean level of the cycle is kept for pulses closer than this
 
 EV_A = const(1)
 EV_R = const(2)
@@ -130,6 +131,8 @@ class LineFeatures:
         self.r = 0
         self.held = 0  # the line's pressure over its resting baseline when r was taken
         self.r_ok = False
+        self._csum = 0  # the samples since the last pulse (closely spaced pulses)
+        self.cycle_n = 0
         self.leak_l = -1
         self.leak_sd = 0
         self.l_exact = False
@@ -203,6 +206,9 @@ class LineFeatures:
         self._p1 = pa
         if not self.pulses:
             return 0
+        if since < CYCLE_MAX_MS:
+            self._csum += m
+            self.cycle_n += 1
         events = 0
         if since < RISE_MAX_MS:
             self._rise(since, level)
@@ -225,6 +231,12 @@ class LineFeatures:
     def climbed(self, pa):
         """True when the level 10 s ago (the oldest of the slow history) was above ``pa``."""
         return self._slow[self._si] > pa
+
+    def cycle_level(self):
+        """The mean of the samples since the last pulse (``cycle_n`` of them), for pulses that
+        come close together: at a fixed period every cycle's mean samples the line at the same
+        phase, push and all, so cycle over cycle it climbs as the line does."""
+        return self._csum // self.cycle_n if self.cycle_n else self.level
 
     def rise_ms(self):
         return self.rise16 >> 4
@@ -428,6 +440,8 @@ class LineFeatures:
         self._usum = 0
         self._un = 0
         self._ut = 0
+        self._csum = 0
+        self.cycle_n = 0
         self.a_ok = False
         self.r_ok = False
         self.l_ok = False

@@ -5,12 +5,14 @@ right order; knows nothing about alarms or the scheduler (the app's line task
 does that), so CPython tests and the bench drive it directly.
 """
 
+from pump.bolusline import BolusWatch
 from pump.compat import const
 from pump.disconnect import DisconnectDetector
 from pump.linefeat import EV_L, EV_R, NOISE_SETTLED, LineFeatures
 from pump.occlusion import OcclusionDetector
 from pump.pressure import counts_to_pa
 from pump.sensorcheck import OK, OUT_OF_RANGE, SensorCheck
+from pump.ticks import ticks_diff
 
 NOMINAL_COMPLIANCE_NL_PER_KPA = const(300)
 CHECK_EVERY = const(5)  # samples between occlusion evaluations
@@ -24,6 +26,7 @@ class LineWatch:
         self.occ = OcclusionDetector()
         self.dis = DisconnectDetector(pulse_nl * 1000 // NOMINAL_COMPLIANCE_NL_PER_KPA)
         self.sensor = SensorCheck()
+        self.bolus = BolusWatch()
         self.sites = 0  # set changes seen (kept with what was learned)
 
     def rearm(self):
@@ -34,12 +37,14 @@ class LineWatch:
         self.dis.leak_streak = 0
         self.dis.disconnected = False
         self.dis.leaking = False
+        self.bolus.reset()
 
     def new_site(self):
         """A new set (or a prime): what was learned about the old site no longer holds. The
         sensor's noise is the pump's, not the site's: it is kept."""
         self.rearm()
         self.dis.reset()
+        self.bolus.forget()
         self.occ.learn_tau(0)
         self.sites += 1
 
@@ -47,15 +52,18 @@ class LineWatch:
         """What the detectors learned, as the ints of pump.linecal.FIELDS."""
         feat = self.feat
         dis = self.dis
+        bolus = self.bolus
         return (self.sites, dis.jref, dis.learned, dis.updates, dis.lref16, dis.ldev16,
-                feat.noise64, feat.rise16)
+                feat.noise64, feat.rise16, bolus.runs, bolus.a, bolus.b12, bolus.spread)
 
     def restore(self, values):
         """Take back what ``learned`` returned before a reboot."""
         feat = self.feat
         dis = self.dis
         self.sites, dis.jref, dis.learned, dis.updates = values[:4]
-        dis.lref16, dis.ldev16, feat.noise64, feat.rise16 = values[4:]
+        dis.lref16, dis.ldev16, feat.noise64, feat.rise16 = values[4:8]
+        bolus = self.bolus
+        bolus.runs, bolus.a, bolus.b12, bolus.spread = values[8:]
         feat.quiet_n = NOISE_SETTLED  # the noise figure is a measured one
         self.occ.learn_tau(dis.tau_ms())
 
@@ -85,6 +93,15 @@ class LineWatch:
         if feat.close() & EV_R:  # the last pulse's features the next one cuts short
             self.dis.on_r(feat)
         self.occ.on_pulse(feat)
+        if feat.pulses:
+            bolus = self.bolus
+            dis = self.dis
+            blocked = self.occ.occluded or dis.disconnected or dis.leaking
+            bolus.on_pulse(feat, ticks_diff(now, feat.t_pulse), dis.jref, blocked)
+            if bolus.occluded:
+                self.occ.occluded = True
+            if bolus.leaking:
+                self.dis.leaking = True
         feat.pulse(now)
 
     def occluded(self):

@@ -1,0 +1,221 @@
+"""The line during a bolus: its climb, pulse over pulse, against this site's open-line response.
+
+During a bolus the pulses come every 2 s, before a bump can be seen to decay,
+so the interval-by-interval tests of pump/occlusion.py have little to go on.
+What a bolus gives instead is many pulses close together: a blocked line
+CLIMBS by a whole bump per pulse (more on a line that stiffens with
+pressure), whereas an open line lets out a share of its excess every
+interval and levels off towards a plateau (flow x resistance). Per pulse of a
+run (pulses closer than CLOSE_MS), with ``E`` the excess of the line over its
+resting baseline at the start of the interval and ``rise`` how much the level
+after the push climbed over the interval:
+
+    open line:   rise = a - b * E        (a: the rise of one pulse into a line
+                                           at rest; b: the share let out per
+                                           interval, both learned on this site)
+    blocked:     rise >= a               (nothing leaves: a whole bump stays)
+
+``a`` and ``b`` are learned from this site's own open runs (its first intervals,
+the line still low, against the rest, of each run that ended without an occlusion
+alarm), not from a model: a line that stiffens with pressure, a tissue depot
+filling under the cannula and the real decay all fold into them. The excess
+of each interval over the learned open line, ``ex = rise - (a - b * E)``, is
+about 0 on an open line and ``b * E`` on a blocked one; the line is judged
+blocked when the median of the last MEDIAN_N intervals' ``ex`` stands above
+Z_SD standard deviations of ``ex`` (from the measured noise and the samples
+each interval's level averages) plus twice the spread ``ex`` showed on this
+site's open runs. The median takes out one odd interval: a movement step (it
+moves the level once, up, and once more, down, when it ends) or a knock.
+Before the site has shown an open run nothing is judged here (docs/detection.md:
+the first bolus on a site; a stiffening line can then climb as a blocked one
+does for tens of pulses).
+
+A leak of p % at the site makes the open line let out b / (1 - p) per
+interval: ``ex`` goes negative by about ``b * E * p / (1 - p)``; the leak
+test asks the median of the last LEAK_MEDIAN_N intervals' ``ex`` to stand
+below minus the same threshold and minus half of ``b * E`` (a site whose
+resistance wanders by 15 % moves ``ex`` by 0.15 ``b * E``).
+
+All per pulse, nothing per tick; ints only, intermediates below 2**30.
+"""
+
+from array import array
+
+from pump.compat import const
+from pump.occlusion import isqrt
+
+CLOSE_MS = const(5000)  # pulses closer than this are one run (a bolus)
+REF_MS = const(2000)  # ``b`` is the share let out per this many ms (the bolus period)
+E_MAX = const(200000)  # the sensor's range: no excess is larger
+MEDIAN_N = const(3)  # occlusion: the median of the last 3 intervals' ex
+LEAK_MEDIAN_N = const(5)  # leak: the median of the last 5
+RING = const(5)
+Z_SD = const(3)
+VAR_Q = const(92)  # 64 x 1.44: variance of a mean of n median-of-3 samples, x n, in sigma^2/64
+MIN_BIN = const(3)  # intervals in each half of a run's excess range before it is learned from
+MIN_RUN = const(8)
+LOW_N = const(6)  # a run's first intervals (the line still low) against the rest
+SPREAD_MAX = const(100000)
+PERIOD_SLACK_MS = const(300)  # cycles this much longer or shorter are not at the same phase
+SETTLE_CYCLES = const(1)  # cycles after a change of period before the chain goes on
+KEEP = const(32)  # the last intervals of a run kept to measure how well the learned line fits
+
+
+class BolusWatch:
+    def __init__(self):
+        self._ex = array("i", [0] * RING)
+        self._tmp = array("i", [0] * RING)
+        self._ke = array("i", [0] * KEEP)  # a run's intervals: excess at the start
+        self._kr = array("i", [0] * KEEP)  # and rise
+        self.forget()
+
+    def forget(self):
+        """A new site: its open-line response is learned again."""
+        self.a = 0  # Pa: the rise of one pulse into this line at rest (0: not learned)
+        self.b12 = 0  # Q12: the share of the excess this line lets out per REF_MS
+        self.spread = 0  # Pa: mean |ex| over this site's open runs
+        self.runs = 0  # open runs learned from
+        self.reset()
+
+    def reset(self):
+        """Re-arm (keep what was learned about the site)."""
+        self.ex = 0
+        self.occluded = False
+        self.leaking = False
+        self._start_run(0)
+
+    def _start_run(self, baseline):
+        self.n = 0  # intervals of this run judged
+        self.b0 = baseline  # the resting baseline when the run started
+        self.l_prev = 0  # the mean level of the cycle before
+        self.period = 0  # ms between the run's pulses (0: no cycle seen yet)
+        self._settle = 0
+        self.i = 0
+        self._lo_n = 0
+        self._lo_e = 0
+        self._lo_r = 0
+        self._hi_n = 0
+        self._hi_e = 0
+        self._hi_r = 0
+
+    def learned(self):
+        return self.runs > 0
+
+    def on_pulse(self, feat, interval, jref, blocked):
+        """A pulse is about to be made, ``interval`` ms after the one before (call before
+        ``feat.pulse``). ``blocked``: an occlusion stands (the run is not learned from).
+        Updates ``occluded`` and ``leaking``."""
+        level = feat.cycle_level()
+        if interval >= CLOSE_MS or interval <= 0:
+            if self.n:
+                self._end_run(jref, blocked)
+            self._start_run(feat.baseline())
+            return
+        if self.period == 0 or interval - self.period > PERIOD_SLACK_MS or (
+            self.period - interval > PERIOD_SLACK_MS
+        ):
+            # the first cycle of a run, or one of another length (a basal pulse between two
+            # bolus pulses): its mean is not at the phase of the next; start the chain again
+            # once the motor is back in step (a push may still be going on)
+            self.period = interval
+            self.l_prev = level
+            self._settle = SETTLE_CYCLES
+            return
+        if self._settle:
+            self._settle -= 1
+            self.l_prev = level
+            return
+        e = self.l_prev - self.b0
+        e = 0 if e < 0 else (E_MAX if e > E_MAX else e)
+        rise = level - self.l_prev
+        self.l_prev = level
+        self.n += 1
+        if 2 * interval >= REF_MS and 2 * interval <= 3 * REF_MS:  # the bolus period
+            k = (self.n - 1) % KEEP
+            self._ke[k] = e
+            self._kr[k] = rise
+            if self.n <= LOW_N:
+                self._lo_n += 1
+                self._lo_e += e
+                self._lo_r += rise
+            else:
+                self._hi_n += 1
+                self._hi_e += e
+                self._hi_r += rise
+        if not self.runs:
+            return
+        # what the open line would have let out in this interval
+        out = (e * self.b12 >> 12) * interval // REF_MS
+        ex = rise - (self.a - out)
+        self.ex = ex
+        self._ex[self.i] = ex
+        self.i = (self.i + 1) % RING
+        # the noise, this site's spread, and a quarter of what the open line lets out: its
+        # resistance wanders (posture, swelling) and a depot filling under the cannula moves
+        # its plateau, both in proportion
+        thr = self.threshold(feat) + (out >> 2)
+        # two of the last three intervals above the threshold and none far below it: a
+        # movement step's edge (smeared over two intervals by the filters) is followed by
+        # intervals at the open line's response, a blocked line's are not
+        if self.n >= MEDIAN_N and self._med(MEDIAN_N) > thr and self._tmp[0] > thr >> 1:
+            self.occluded = True
+        if self.n >= LEAK_MEDIAN_N:
+            if self._med(LEAK_MEDIAN_N) < -thr - (out >> 2):
+                self.leaking = True
+
+    def threshold(self, feat):
+        """Z_SD standard deviations of one interval's ex (two levels, each a mean of
+        ``feat.cycle_n`` median-of-3 samples) plus twice this site's open-run spread."""
+        n = feat.cycle_n if feat.cycle_n > 0 else 1
+        sd = feat.noise_pa() * isqrt(8 * VAR_Q // n) >> 4
+        return Z_SD * sd + 2 * self.spread
+
+    def _med(self, n):
+        """The median of the last ``n`` ex (a small insertion sort into a scratch array)."""
+        tmp = self._tmp
+        j = self.i
+        for k in range(n):
+            j = j - 1 if j else RING - 1
+            v = self._ex[j]
+            m = k
+            while m and tmp[m - 1] > v:
+                tmp[m] = tmp[m - 1]
+                m -= 1
+            tmp[m] = v
+        return tmp[n >> 1]
+
+    def _end_run(self, jref, blocked):
+        """The run ended: learn this site's open-line response from it, unless the line was
+        blocked (or judged so) meanwhile."""
+        if blocked or self.occluded or self.leaking:
+            return
+        if self.n < MIN_RUN or self._lo_n < MIN_BIN or self._hi_n < MIN_BIN:
+            return
+        e_lo = self._lo_e // self._lo_n
+        e_hi = self._hi_e // self._hi_n
+        r_lo = self._lo_r // self._lo_n
+        r_hi = self._hi_r // self._hi_n
+        if e_hi - e_lo < 2 * jref:
+            return  # too narrow a range to see the share let out
+        b12 = ((r_lo - r_hi) << 12) // (e_hi - e_lo)
+        b12 = 0 if b12 < 0 else (4096 if b12 > 4096 else b12)
+        a = r_lo + (e_lo * b12 >> 12)
+        if a < 0:
+            a = 0
+        if self.runs:
+            a = self.a + ((a - self.a) >> 2)
+            b12 = self.b12 + ((b12 - self.b12) >> 2)
+        # how far this run's intervals stood from the line now learned (the last KEEP)
+        n = self.n if self.n < KEEP else KEEP
+        dev = 0
+        for k in range(n):
+            d = self._kr[k] - a + (self._ke[k] * b12 >> 12)
+            dev += d if d > 0 else -d
+        dev //= n
+        if self.runs and dev < self.spread:
+            dev = self.spread + ((dev - self.spread) >> 2)  # narrows slowly, widens at once
+        self.spread = dev if dev < SPREAD_MAX else SPREAD_MAX
+        self.a = a
+        self.b12 = b12
+        self.runs += 1
+

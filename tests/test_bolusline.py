@@ -1,0 +1,66 @@
+"""Occlusion during a bolus (pump/bolusline.py): the climb against the site's open-line response.
+
+On sampled widened plants (slow pushes, stiffening line, depot, movement, noise to 500 Pa):
+the detectors learn the open line's response from a bolus that ends without an alarm,
+keep it across reboots (pump/linecal.py), raise nothing on a second open bolus, and find a
+blockage that starts in the middle of a later bolus within a few pulses (3 to 4 typically;
+the bound here, 8, is the slowest seen on a slow, noisy site).
+"""
+
+from boards.emu import plantparams
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pump import linecal
+from pump.bolusline import BolusWatch
+from pumpctl.linesim import BOLUS_PULSE_MS, simulate
+
+HOUR = 3600000
+FIRST = (HOUR // 2, 40)  # a 2 U bolus half an hour into the site: open, learned from
+SECOND = HOUR
+
+
+def _plant(seed):
+    return plantparams.sample(seed, first_wave=False)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_property_an_open_bolus_is_learned_and_a_second_raises_nothing(seed):
+    out = simulate(_plant(seed), seed, SECOND + 600000, 1000, boluses=[FIRST, (SECOND, 100)])
+    assert out.alarms == []
+    bolus = out.watch.bolus
+    assert bolus.runs == 2 and bolus.a > 0 and bolus.b12 > 0
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(10, 30))
+def test_property_a_blockage_in_a_later_bolus_is_found_within_eight_pulses(seed, at_pulse):
+    onset = SECOND + at_pulse * BOLUS_PULSE_MS + 700
+    out = simulate(_plant(seed), seed, onset + 120000, 1000, [(onset, "occlusion", {})],
+                   boluses=[FIRST, (SECOND, 100)], stop_on="occlusion", after_ms=onset)
+    hits = [t for kind, t in out.alarms if kind == "occlusion"]
+    assert hits, out.alarms
+    pulses = sum(1 for t in out.pulses_ms if onset <= t <= hits[0])
+    assert pulses <= 8, f"{pulses} pulses from onset to the alarm"
+
+
+def test_the_first_bolus_on_a_site_is_not_judged_by_its_climb():
+    """Nothing learned yet: a stiffening line can climb as a blocked one does."""
+    watch = BolusWatch()
+    assert not watch.learned()
+    seed = 7
+    out = simulate(_plant(seed), seed, HOUR // 2 + 400000, 1000, boluses=[FIRST])
+    assert out.watch.bolus.runs == 1
+
+
+def test_what_was_learned_of_the_bolus_survives_a_reboot():
+    seed = 11
+    out = simulate(_plant(seed), seed, HOUR // 2 + 400000, 1000, boluses=[FIRST])
+    values = out.watch.learned()
+    assert linecal.unpack(linecal.pack(values)) == values
+    from pump.linewatch import LineWatch
+
+    again = LineWatch(500)
+    again.restore(values)
+    b, b2 = out.watch.bolus, again.bolus
+    assert (b2.runs, b2.a, b2.b12, b2.spread) == (b.runs, b.a, b.b12, b.spread) and b.runs == 1
