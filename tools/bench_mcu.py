@@ -11,11 +11,12 @@
    emulated world's "scenario" task is not firmware. A control tick is a control-task step plus
    the firmware's other steps until the next one. Prints mean and worst per task and the line
    `control tick instructions: mean N, max M`.
-2. Heap: held after boot by the app and by the emulated hardware, and the high-water mark, from
-   the 72 h run (LONG, default scenarios/three_days.json) at the smallest heap found.
-3. The smallest heap (4 KB steps) that completes LONG: bisection over heap builds (cached in
-   build/mcu/) on its first SEARCH_HOURS, then the whole run at that heap, 4 KB more each time
-   it fails. This is long: the board runs 50 to 200 times faster than real time.
+2. Heap, from the whole 72 h run (LONG, default scenarios/three_days.json) at 64 KB: held
+   after boot by the app and by the emulated hardware, the high-water mark and the live peak.
+3. The smallest heap (4 KB steps) that completes LONG: a heap whose usable size is below the
+   live peak measured at 64 KB cannot complete it, so the first heap above runs next (4 KB
+   more each time it fails). Each whole run costs about 14 CPU minutes (the board runs 50 to
+   200 times faster than real time); heap builds are cached in build/mcu/.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ PROBE_HEAP = "140K"  # the probe script is compiled on the board: room for it
 TARGET_KB = 64
 STEP_KB = 4
 SEARCH_KB = (32, 140)
-SEARCH_HOURS = 6
 TICK_MEAN_TARGET = 48000  # issue 14: 1 % of a 48 MHz Cortex-M0+ class CPU at 10 ticks/s
 TICK_MAX_TARGET = 480000
 US = 1000  # instructions per us of the board's clock (-icount shift=0)
@@ -75,18 +75,6 @@ def tick_probe(builder: Builder, raw: dict) -> dict:
     raise BoardError("the tick probe printed no report:\n" + "\n".join(lines[-10:]))
 
 
-def prefix(raw: dict, hours: int) -> dict:
-    """The first ``hours`` of a scenario (later actions dropped)."""
-
-    def at_ms(text: str) -> int:
-        parts = [int(p) for p in text.split(":")] + [0]
-        return ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000
-
-    limit = hours * 3600000
-    actions = [a for a in raw.get("actions", []) if at_ms(a["at"]) < limit]
-    return dict(raw, duration=f"{hours}:00", actions=actions)
-
-
 def completes(builder: Builder, raw: dict, heap_kb: int) -> dict | None:
     """The board's heap report when ``raw`` runs to its end with ``heap_kb`` KB, else None."""
     started = time.perf_counter()
@@ -102,25 +90,45 @@ def completes(builder: Builder, raw: dict, heap_kb: int) -> dict | None:
     return run.heap if ok else None
 
 
-def smallest_heap(builder: Builder, raw: dict, hours: int) -> tuple[int | None, dict]:
-    """Smallest heap (KB, multiple of STEP_KB) completing ``raw``, and that run's heap report."""
-    short = prefix(raw, hours)
-    lo, hi = SEARCH_KB
-    if completes(builder, short, hi) is None:
-        return None, {}
-    while hi - lo > STEP_KB:  # invariant: hi completes, lo does not (or is the floor)
-        mid = (lo + hi) // 2 // STEP_KB * STEP_KB
-        if completes(builder, short, mid) is not None:
-            hi = mid
-        else:
-            lo = mid
-    heap = hi
-    while heap <= SEARCH_KB[1]:
+def usable(heap_kb: int, at_target: dict) -> int:
+    """Bytes a ``heap_kb`` build can hand out: MicroPython takes its allocation tables from
+    the heap in proportion to its size, so the target build's share scales."""
+    return heap_kb * 1024 * at_target["total"] // (TARGET_KB * 1024)
+
+
+def smallest_heap(builder: Builder, raw: dict) -> tuple[int | None, dict, dict]:
+    """Smallest heap (KB, a multiple of STEP_KB) completing ``raw``, that run's heap report,
+    and the report of the run at TARGET_KB (None, {}, {} when none up to SEARCH_KB does).
+
+    The whole run at TARGET_KB first: its live peak (base + high: sampled after a
+    collection, so live objects only, a lower bound of the true peak) tells which heaps
+    cannot complete, since a heap whose usable size is below it cannot hold what the run
+    keeps at once. The first heap above it runs next, STEP_KB more each time it fails
+    (fragmentation); a heap that completes with the one below it proven short is the
+    answer, at the cost of one or two whole runs instead of a bisection."""
+    at_target = completes(builder, raw, TARGET_KB)
+    if at_target is None:
+        heap = TARGET_KB + STEP_KB
+        while heap <= SEARCH_KB[1]:
+            report = completes(builder, raw, heap)
+            if report is not None:
+                return heap, report, {}
+            heap += STEP_KB
+        return None, {}, {}
+    peak = at_target["base"] + at_target["high"]
+    heap = SEARCH_KB[0]
+    while usable(heap, at_target) < peak:
+        heap += STEP_KB
+    log(
+        f"live peak {peak:,} B at {TARGET_KB} KB: {heap - STEP_KB} KB"
+        f" ({usable(heap - STEP_KB, at_target):,} B usable) cannot hold it; trying {heap} KB"
+    )
+    while heap < TARGET_KB:
         report = completes(builder, raw, heap)
         if report is not None:
-            return heap, report
-        heap += STEP_KB  # the long run can need more than its prefix (fragmentation)
-    return None, {}
+            return heap, report, at_target
+        heap += STEP_KB  # the live peak fits but not in one piece (fragmentation)
+    return TARGET_KB, at_target, at_target
 
 
 def kilo(n: float) -> str:
@@ -192,15 +200,24 @@ def print_ticks(report: dict, name: str, wall: float) -> None:
         )
 
 
-def print_heap(heap_kb: int | None, report: dict, name: str) -> None:
+def print_heap(heap_kb: int | None, report: dict, name: str, at_target: dict) -> None:
+    if at_target:
+        print(
+            f"the whole {name} at {TARGET_KB} KB: completes; held after boot by the app"
+            f" {kilo(at_target['app'])}, by the emulated hardware {kilo(at_target['hw'])}, by"
+            f" the scenario {kilo(at_target['scenario'])}; high-water {kilo(at_target['high'])}"
+            f" (live peak with the REPL's own {kilo(at_target['base'] + at_target['high'])}"
+            f" of {kilo(at_target['total'])} usable)"
+        )
     if heap_kb is None:
         print(f"smallest heap completing {name}: none up to {SEARCH_KB[1]} KB")
         return
     print(
         f"smallest heap completing {name}: {heap_kb} KB"
         f" (target {TARGET_KB} KB: {heap_kb / TARGET_KB:.2f}x)"
+        + (f"; {heap_kb - STEP_KB} KB cannot hold the live peak" if at_target else "")
     )
-    if report:
+    if report and report is not at_target:
         print(
             f"  at {heap_kb} KB: held after boot by the app {kilo(report['app'])}, by the emulated"
             f" hardware {kilo(report['hw'])}, by the scenario {kilo(report['scenario'])};"
@@ -215,7 +232,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--long-scenario", type=Path, default=REPO / "scenarios" / "three_days.json"
     )
-    parser.add_argument("--search-hours", type=int, default=SEARCH_HOURS)
     parts = parser.add_mutually_exclusive_group()
     parts.add_argument(
         "--no-heap-search", action="store_true", help="only the instruction figures"
@@ -235,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
         if not args.no_heap_search:
             long_raw = json.loads(args.long_scenario.read_text())
-            heap, heap_report = smallest_heap(builder, long_raw, args.search_hours)
-            print_heap(heap, heap_report, args.long_scenario.name)
+            heap, heap_report, at_target = smallest_heap(builder, long_raw)
+            print_heap(heap, heap_report, args.long_scenario.name, at_target)
     except PumpctlError as e:
         print(f"bench-mcu: {e}", file=sys.stderr)
         return 1

@@ -11,7 +11,7 @@ remaining fraction on the action curve (pump/actioncurve.py), in integer mU.
 
 from array import array
 
-from pump.compat import const
+from pump.compat import const, micropython
 
 BUCKET_S = const(300)
 SLOTS = const(160)  # > (600 + 30) / 5 doses
@@ -48,6 +48,7 @@ class DoseHistory:
         """(ring index) of the newest dose, or -1."""
         return (self.count - 1) % SLOTS if self.count else -1
 
+    @micropython.native
     def total(self, now_s):
         """mU on board at ``now_s`` (may be negative when basal below schedule counts)."""
         curve = self.curve

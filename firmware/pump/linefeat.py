@@ -27,7 +27,7 @@ and no allocation per sample:
 
 from array import array
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.ticks import ticks_diff
 
 A_FROM_MS = const(2000)  # the slowest motor pulse (1.5 s) and the 4-sample mean are done
@@ -146,6 +146,7 @@ class LineFeatures:
         """Estimated raw-sample noise sigma in Pa."""
         return self.noise64 // NOISE_DIV
 
+    @micropython.native
     def sample(self, now, pa):
         """Feed one raw sample (Pa); returns EV_* bits for the features that became ready."""
         if self.samples == 0:
@@ -258,6 +259,7 @@ class LineFeatures:
             self.rise16 += ((self._peak_t + 100 << 4) - self.rise16) >> 3
             self._peak_t = -1
 
+    @micropython.native
     def _quiet(self, pa, level, lag, moves):
         """Away from pulses: noise estimate and movement steps."""
         if self._jump:

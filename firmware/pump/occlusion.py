@@ -26,7 +26,7 @@ pulses before the detector reports.
 
 from array import array
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.linefeat import AVG_N
 
 TAU_SLOW_MS = const(90000)  # slowest plausible flowing line, before the site is learned
@@ -112,6 +112,7 @@ class OcclusionDetector:
         self.evidence = False
         self.occluded = False
 
+    @micropython.native
     def _interval(self, feat):
         """The current pulse's interval so far into ``_d`` (dec), ``_e`` (exp) and ``_v``
         (var); False when there is none yet (no tuple: nothing is allocated per tick)."""
@@ -174,6 +175,7 @@ class OcclusionDetector:
         floor = SIG_FLOOR_PA + DRIFT_PA_PER_S * (span // 1000)
         return s_exp >= floor + SIG_K * noise * isqrt(s_var) // 8
 
+    @micropython.native
     def check(self, feat):
         """Update from the latest sample; returns True once the line is judged occluded."""
         if not self._interval(feat):

@@ -28,7 +28,7 @@ from pump import glucose as glucose_mod
 from pump import reminders as reminders_mod
 from pump import wizard
 from pump.actioncurve import ActionCurve
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.glucose import Glucose
 from pump.iob import SLOTS as DOSE_SLOTS
 from pump.iob import DoseHistory
@@ -123,6 +123,7 @@ class Therapy:
 
     # -- every second ---------------------------------------------------------------
 
+    @micropython.native
     def tick(self, now):
         if self._last is None:  # the first tick: take over the alarms restored at boot
             self._last = now

@@ -10,7 +10,9 @@ out as the Unix port writes them (raw bytes: the UART adds no CR), followed by o
 - scenario: the parsed scenario (the emulated world's script);
 - high: the most held during the run (sampled after a collection every SAMPLE_STEPS
   scheduler steps, in the clock's wait: a collection changes nothing the firmware sees);
-- end: everything still held when the run ends; total: the heap's size.
+- end: everything still held when the run ends; total: the heap's size;
+- base: held before any of this (the REPL's own), not in the figures above: the most the
+  heap held in all is base + high.
 """
 
 import gc
@@ -87,8 +89,8 @@ def main(size):
     hw_held = (hw_first - app_first) + (hw_modules - app_modules) + (hw_objects - hw_modules)
     total = gc.mem_alloc() + gc.mem_free()
     out.write(
-        "mcu heap app=%d hw=%d scenario=%d high=%d end=%d total=%d\n"
-        % (app_held, hw_held, parsed - hw_first, peak, end - start, total)
+        "mcu heap app=%d hw=%d scenario=%d high=%d end=%d total=%d base=%d\n"
+        % (app_held, hw_held, parsed - hw_first, peak, end - start, total, start)
     )
 
 
