@@ -6,7 +6,7 @@ does that), so CPython tests and the bench drive it directly.
 """
 
 from pump.bolusline import BolusWatch
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.disconnect import DisconnectDetector
 from pump.linefeat import EV_L, EV_R, NOISE_SETTLED, LineFeatures
 from pump.occlusion import OcclusionDetector
@@ -67,6 +67,7 @@ class LineWatch:
         feat.quiet_n = NOISE_SETTLED  # the noise figure is a measured one
         self.occ.learn_tau(dis.tau_ms())
 
+    @micropython.native
     def sample(self, now, counts):
         feat = self.feat
         fault = self.sensor.sample(counts, feat.noise_pa(), self.dis.jref)

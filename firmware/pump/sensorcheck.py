@@ -13,7 +13,7 @@ Three faults, from the raw 12-bit counts and the noise estimate:
 A fault clears after CLEAR_SAMPLES samples without it.
 """
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.pressure import COUNTS_MAX
 
 RANGE_MARGIN = const(2)
@@ -43,6 +43,7 @@ class SensorCheck:
         self._noisy = 0
         self.fault = OK
 
+    @micropython.native
     def sample(self, counts, noise_pa, bump_pa):
         """Feed one raw reading with the noise sigma and the bump of one pulse (Pa) as
         measured on this line; returns the current fault code (OK when none)."""
