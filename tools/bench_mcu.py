@@ -192,6 +192,11 @@ def print_ticks(report: dict, name: str, wall: float) -> None:
             f" ({report['quiet_ticks_kept']} of {report['quiet_ticks']} quiet ticks left any)"
         )
         print(f"  {target(report['quiet_ticks_kept'], 0)}")
+        if "event_ticks" in report:
+            print(
+                f"  ticks that wrote events: {report['event_ticks']}, leaving"
+                f" {report['event_tick_kept']:,} B in all (what the idle collector collects)"
+            )
         print(
             f"  bytes asked for and given back in the same tick (frames of bytecode functions"
             f" with more than 11 slots): mean {report['quiet_tick_bytes'] / q_ticks:.1f},"

@@ -241,6 +241,7 @@ def probe(size):
     # quiet ticks: [count, that left garbage, bytes asked for, carry, bytes not given back,
     #               carry, most asked for in one, that asked for any]
     quiet = [0, 0, 0, 0, 0, 0, 0, 0]
+    loud = [0, 0, 0]  # ticks that wrote events: count, bytes not given back, carry
     idle_stats = [0, 0, 0, 0]  # idle calls, their us, collections (calls over IDLE_GC_US), max us
     steps = 0
     report_at = 3600000  # a progress line per virtual hour
@@ -302,7 +303,10 @@ def probe(size):
                 ns = cur_raw * 1000 - cur_calls * overhead - cur_steps * region
                 if ns > tick_max:
                     tick_max = ns
-                if cur_lines == 0:
+                if cur_lines:
+                    loud[0] += 1
+                    _add(loud, 1, cur_kept)
+                else:
                     quiet[0] += 1
                     if cur_kept:
                         quiet[1] += 1
@@ -348,6 +352,8 @@ def probe(size):
         "quiet_tick_bytes": quiet[2] + quiet[3] * CARRY,
         "quiet_tick_kept": quiet[4] + quiet[5] * CARRY,
         "quiet_tick_max_bytes": quiet[6],
+        "event_ticks": loud[0],
+        "event_tick_kept": loud[1] + loud[2] * CARRY,
         "idle": idle_stats if idle is not None else None,
         "tasks": [[n] + r[:4] for n, r in sorted(stats.items())],
         "quiet_steps": [[n, r[4], r[5], r[6] + r[7] * CARRY, r[8] + r[9] * CARRY, r[10]]
