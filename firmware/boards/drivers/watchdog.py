@@ -30,6 +30,10 @@ class GatedWatchdog(hal.Watchdog):
         # Parallel lists: feed() walks them by index without allocating.
         self._tasks = []
         self._limits = []
+        # ticks until which no watched task can be stale: min(last_run + limit) when last
+        # walked (a task's last_run only moves forward), so most feeds walk nothing
+        self._alive_until = 0
+        self._walk = True  # the watch list changed: the next feed walks it
 
     def watch(self, task, max_silence_ms):
         """Make ``task`` (a ``pump.sched.Task``: ``name``, ``last_run``) critical."""
@@ -38,14 +42,17 @@ class GatedWatchdog(hal.Watchdog):
         for i in range(len(self._tasks)):
             if self._tasks[i] is task:
                 self._limits[i] = max_silence_ms
+                self._walk = True
                 return
         self._tasks.append(task)
         self._limits.append(max_silence_ms)
+        self._walk = True
 
     def clear(self):
         """Watch no task any more: the next app on the board (bench mode) watches its own."""
         self._tasks = []
         self._limits = []
+        self._walk = True
 
     def stale(self):
         """The first watched task silent past its limit, or None if all are alive."""
@@ -57,13 +64,21 @@ class GatedWatchdog(hal.Watchdog):
 
     @micropython.native
     def feed(self):
-        # stale(), inlined: the scheduler feeds after every task run
         now = self._ticks_ms()
-        tasks = self._tasks
-        limits = self._limits
-        for i in range(len(tasks)):
-            if ((now - tasks[i].last_run + _HALF) & TICKS_MASK) - _HALF > limits[i]:
-                return  # let the hardware watchdog bite
+        # the scheduler feeds after every task run: walk the watched tasks (stale(), inlined)
+        # only once past the first instant one of them could be silent too long
+        if self._walk or ((now - self._alive_until + _HALF) & TICKS_MASK) - _HALF > 0:
+            tasks = self._tasks
+            limits = self._limits
+            first = _HALF - 1  # ticks from now to the earliest limit, while all are alive
+            for i in range(len(tasks)):
+                left = limits[i] - (((now - tasks[i].last_run + _HALF) & TICKS_MASK) - _HALF)
+                if left < 0:
+                    return  # let the hardware watchdog bite
+                if left < first:
+                    first = left
+            self._alive_until = (now + first) & TICKS_MASK
+            self._walk = False
         wdt = self._wdt
         if wdt is None:
             wdt = self._wdt = self._start()

@@ -20,9 +20,10 @@ All state is integer (pressure in mPa, volume in nL) so CPython and the MicroPyt
 Unix port give the same bytes.
 """
 
+from pump.compat import micropython
 from pump.pressure import COUNTS_MAX, pa_to_counts
 
-from boards.emu.intmath import Q30, XorShift32, exp_neg_q30, triangle
+from boards.emu.intmath import _GAUSS_HALF, Q30, XorShift32, exp_neg_q30, triangle
 from boards.emu.plantparams import WALK_LIMIT_PA, check
 
 FRICTION_TAU_MS = 100
@@ -92,10 +93,28 @@ class Plant:
         self.label = ""  # ground truth of the line and sensor now, for traces
         self._label_events = []  # (t_ms, label) onsets, drained by the trace writer
         self._decay_cache = {}
-        self._tau_key = -1  # cache of tau_ms(): minute of plant time it was computed for
+        self._tau_key = -1  # cache of the line's tau: minute of plant time it was computed for
         self._tau = 0
         self._slow_key = -1  # cache of the slow pressure terms: second they hold for
         self._slow_pa = 0
+        # the parameters a step reads, as attributes (a dict lookup by name costs more), and the
+        # decay factor of the last (dt, tau) of each kind: steps mostly repeat the last one's
+        self._c_milli = params["compliance_nl_per_kpa"] * 1000
+        self._stiffen = params["stiffen_pct"]
+        self._depot_pct = params["depot_pct"]
+        self._depot_tau_ms = params["depot_tau_s"] * 1000
+        self._spike_rate = params["spikes_per_day"]
+        self._spike_pa = params["spike_pa"]
+        self._walk_pa = params["walk_pa"]
+        self._steps_per_day = params["steps_per_day"]
+        self._noise_pa = params["noise_pa"]
+        self._gain = params["gain_permille"]
+        self._line_key = -1  # dt * 10**8 + tau of _line_a
+        self._line_a = 0
+        self._depot_dt = -1
+        self._depot_a = 0
+        self._friction_dt = -1
+        self._friction_a = 0
         # volumes in nL x 1e6 (mPa * nL/kPa): exact integer accounting
         self._delivered = 0
         self._spilled = 0
@@ -124,8 +143,8 @@ class Plant:
 
     def compliance_milli(self):
         """Line compliance now, in nL/kPa x 1000: it falls as the pressure rises."""
-        c = self.p["compliance_nl_per_kpa"] * 1000
-        stiffen = self.p["stiffen_pct"]
+        c = self._c_milli
+        stiffen = self._stiffen
         if stiffen and self.excess_mpa > 0:
             c = c * 1000 // (1000 + stiffen * (self.excess_mpa // 1000000))
         return c
@@ -209,15 +228,8 @@ class Plant:
         return events
 
     # --- physics ----------------------------------------------------------------
-    def tau_ms(self):
-        """The line's time constant now, or 0 when nothing flows out (full occlusion)."""
-        minute = self.t_ms // 60000
-        if minute != self._tau_key:
-            self._tau_key = minute
-            self._tau = self._tau_now()
-        return self._tau
-
     def _tau_now(self):
+        """The line's time constant now, or 0 when nothing flows out (full occlusion)."""
         line = self.line
         if line == "occlusion":
             return 0
@@ -233,14 +245,6 @@ class Plant:
             return tau * (100 - self.leak_pct) // 100
         return tau
 
-    def _tau_stiff(self, tau):
-        """tau = R * C: a stiffer line (higher pressure) empties faster. Quantised to 1/32
-        so the decay cache stays small."""
-        if not self.p["stiffen_pct"] or self.excess_mpa <= 0:
-            return tau
-        c32 = 32 * self.compliance_milli() // (self.p["compliance_nl_per_kpa"] * 1000)
-        return tau * (c32 if c32 > 0 else 1) // 32
-
     def _decay_q30(self, dt_ms, tau_ms):
         key = dt_ms * 100000000 + tau_ms
         a = self._decay_cache.get(key)
@@ -251,26 +255,35 @@ class Plant:
             self._decay_cache[key] = a
         return a
 
+    @micropython.native
     def step(self, dt_ms):
         """Advance the plant by ``dt_ms`` (applying scheduled faults that fall due)."""
         if dt_ms <= 0:
             return
         end = self.t_ms + dt_ms
+        pending = self.pending
+        if pending and pending[0][0] <= end:
+            self._apply_due(end)
+        if end > self.t_ms:
+            self._advance(end - self.t_ms)
+        rate = self._spike_rate
+        if rate:
+            rng = self.rng
+            if rng.next() % 86400000 < rate * dt_ms:  # rng.below(86400000), inlined
+                amp = rng.between(self._spike_pa // 2, self._spike_pa)
+                self.spike_pending = amp if rng.below(2) else -amp
+        if self._walk_pa:
+            self._walk()
+        if self._steps_per_day:
+            self._movement(dt_ms)
+
+    def _apply_due(self, end):
+        """Advance to each scheduled fault due by ``end`` and apply it."""
         while self.pending and self.pending[0][0] <= end:
             t_fault, kind, kw = self.pending.pop(0)
             if t_fault > self.t_ms:
                 self._advance(t_fault - self.t_ms)
             self.set_fault(kind, **kw)
-        if end > self.t_ms:
-            self._advance(end - self.t_ms)
-        rate = self.p["spikes_per_day"]
-        if rate and self.rng.below(86400000) < rate * dt_ms:
-            amp = self.rng.between(self.p["spike_pa"] // 2, self.p["spike_pa"])
-            self.spike_pending = amp if self.rng.below(2) else -amp
-        if self.p["walk_pa"]:
-            self._walk()
-        if self.p["steps_per_day"]:
-            self._movement(dt_ms)
 
     def _walk(self):
         """The sensor zero's slow random walk: a Gaussian step each second, pulled back
@@ -295,73 +308,125 @@ class Plant:
             self.step_pa = self.rng.between(p["step_pa"] // 2, p["step_pa"])
             self._step_end = self.t_ms + self.rng.between(p["step_ms"] // 2, p["step_ms"])
 
-    def _advance(self, dt_ms):
-        self.t_ms += dt_ms
+    def _push(self, dt_ms):
+        """The motor is still pushing: pulse_nl over pulse_ms."""
         p = self.p
-        if self._push_left:  # the motor is still pushing: pulse_nl over pulse_ms
-            nl = p["pulse_nl"] * dt_ms // p["pulse_ms"]
-            nl = self._push_left if nl > self._push_left or nl <= 0 else nl
-            self._push_left -= nl
-            self._add_volume(nl)
-            self.friction_mpa = p["friction_pa"] * 1000
-        tau = self.tau_ms()
-        depot = self.depot_mpa if self.line != "disconnect" else 0
-        drive = self.excess_mpa - depot  # what pushes insulin out: line over tissue + depot
-        if tau and drive:
-            kept = drive * self._decay_q30(dt_ms, self._tau_stiff(tau)) >> 30
-            fall = drive - kept
-            outflow = fall * self.compliance_milli() // 1000
-            self.excess_mpa -= fall
-            self._stored -= outflow
-            if self.line == "disconnect":
-                self._spilled += outflow
-            elif self.line == "leak":
-                lost = outflow * self.leak_pct // 100
-                self._spilled += lost
-                self._delivered += outflow - lost
-                self._fill_depot(outflow - lost)
-            else:
-                self._delivered += outflow
-                self._fill_depot(outflow)
-        if self.depot_mpa:
-            self.depot_mpa = self.depot_mpa * self._decay_q30(dt_ms, p["depot_tau_s"] * 1000) >> 30
-        if self.friction_mpa:
-            self.friction_mpa = self.friction_mpa * self._decay_q30(dt_ms, FRICTION_TAU_MS) >> 30
+        nl = p["pulse_nl"] * dt_ms // p["pulse_ms"]
+        nl = self._push_left if nl > self._push_left or nl <= 0 else nl
+        self._push_left -= nl
+        self._add_volume(nl)
+        self.friction_mpa = p["friction_pa"] * 1000
+
+    @micropython.native
+    def _advance(self, dt_ms):
+        t = self.t_ms + dt_ms
+        self.t_ms = t
+        if self._push_left:
+            self._push(dt_ms)
+        excess = self.excess_mpa
+        drive = excess  # what pushes insulin out: line over tissue + depot
+        if self.depot_mpa and self.line != "disconnect":
+            drive -= self.depot_mpa
+        if drive:  # a line at rest does not move: no tau, no decay
+            minute = t // 60000
+            if minute != self._tau_key:
+                self._tau_key = minute
+                self._tau = self._tau_now()
+            tau = self._tau
+            if tau:
+                c = self._c_milli  # compliance_milli(), inlined
+                stiffen = self._stiffen
+                if stiffen and excess > 0:
+                    c = c * 1000 // (1000 + stiffen * (excess // 1000000))
+                    # tau = R * C: a stiffer line empties faster (quantised to 1/32 so the
+                    # decay cache stays small)
+                    c32 = 32 * c // self._c_milli
+                    tau = tau * (c32 if c32 > 0 else 1) // 32
+                key = dt_ms * 100000000 + tau
+                if key == self._line_key:
+                    a = self._line_a
+                else:
+                    a = self._line_a = self._decay_q30(dt_ms, tau)
+                    self._line_key = key
+                fall = drive - (drive * a >> 30)
+                outflow = fall * c // 1000
+                self.excess_mpa = excess - fall
+                self._stored -= outflow
+                line = self.line
+                if line == "disconnect":
+                    self._spilled += outflow
+                elif line == "leak":
+                    lost = outflow * self.leak_pct // 100
+                    self._spilled += lost
+                    self._delivered += outflow - lost
+                    self._fill_depot(outflow - lost)
+                else:
+                    self._delivered += outflow
+                    if self._depot_pct:
+                        self._fill_depot(outflow)
+        depot = self.depot_mpa
+        if depot:
+            if dt_ms != self._depot_dt:
+                self._depot_dt = dt_ms
+                self._depot_a = self._decay_q30(dt_ms, self._depot_tau_ms)
+            self.depot_mpa = depot * self._depot_a >> 30
+        friction = self.friction_mpa
+        if friction:
+            if dt_ms != self._friction_dt:
+                self._friction_dt = dt_ms
+                self._friction_a = self._decay_q30(dt_ms, FRICTION_TAU_MS)
+            self.friction_mpa = friction * self._friction_a >> 30
 
     def _fill_depot(self, outflow):
         """Part of what reached the tissue raises its back-pressure (mPa = volume / C)."""
-        pct = self.p["depot_pct"]
+        pct = self._depot_pct
         if pct and outflow > 0:
             self.depot_mpa += outflow * pct // (100 * self.p["compliance_nl_per_kpa"])
 
     # --- sensor -------------------------------------------------------------------
+    def _slow_terms(self, t_s):
+        """Offset, drift and tissue back-pressure, which change by the second at most."""
+        self._slow_key = t_s
+        p = self.p
+        pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
+        if self.line != "disconnect":
+            pa += p["tissue_pa"] + triangle(t_s, p["tissue_wander_period_s"], p["tissue_wander_pa"])
+        self._slow_pa = pa
+
+    @micropython.native
     def line_pa(self):
         """True absolute pressure the force sensor sees (no noise), in Pa."""
         t_s = self.t_ms // 1000
-        if t_s != self._slow_key:  # offset, drift and tissue change by the second at most
-            self._slow_key = t_s
-            p = self.p
-            pa = p["offset_pa"] + triangle(t_s, p["drift_period_s"], p["drift_pa"])
-            if self.line != "disconnect":
-                pa += p["tissue_pa"] + triangle(
-                    t_s, p["tissue_wander_period_s"], p["tissue_wander_pa"]
-                )
-            self._slow_pa = pa
+        if t_s != self._slow_key:
+            self._slow_terms(t_s)
         pa = self._slow_pa + (self.excess_mpa + self.friction_mpa + self.walk_mpa) // 1000
         pa += self.step_pa
-        gain = self.p["gain_permille"]
+        gain = self._gain
         return pa + pa * gain // 1000 if gain else pa
 
+    @micropython.native
     def read_counts(self):
         """One 12-bit ADC reading of the pressure sensor."""
-        if self.sensor == "stuck":
-            return self.stuck_counts
-        if self.sensor == "out_of_range":
-            return self.range_counts
-        sigma = self.p["noise_pa"]
-        if self.sensor == "noisy":
-            sigma *= self.noise_factor
-        pa = self.line_pa() + self.rng.gauss(sigma) + self.spike_pending
+        sensor = self.sensor
+        sigma = self._noise_pa
+        if sensor != "ok":
+            if sensor == "stuck":
+                return self.stuck_counts
+            if sensor == "out_of_range":
+                return self.range_counts
+            sigma *= self.noise_factor  # noisy
+        # line_pa() and rng.gauss(sigma), inlined: the sensor is read every control tick
+        t_s = self.t_ms // 1000
+        if t_s != self._slow_key:
+            self._slow_terms(t_s)
+        pa = self._slow_pa + (self.excess_mpa + self.friction_mpa + self.walk_mpa) // 1000
+        pa += self.step_pa
+        gain = self._gain
+        if gain:
+            pa += pa * gain // 1000
+        x = self.rng.next()
+        v = _GAUSS_HALF[x & 127]
+        pa += (-v if x & 128 else v) * sigma // 1000 + self.spike_pending
         self.spike_pending = 0
         counts = pa_to_counts(pa)
         self.last_counts = counts
