@@ -48,11 +48,13 @@ class EmuPressure(hal.PressureSensor):
         self.clock = clock
         self._last = 0
 
+    @micropython.native
     def read_raw(self):
         now = self.clock.now
-        self.plant.step(now - self._last)
+        plant = self.plant
+        plant.step(now - self._last)
         self._last = now
-        return self.plant.read_counts()
+        return plant.read_counts()
 
 
 class EmuButton(hal.Button):
@@ -166,6 +168,7 @@ class WatchdogCounter:
         self.feeds = 0
         clock.watchdog = self
 
+    @micropython.native
     def feed(self):
         self.fed = self.clock.now
         self.feeds += 1

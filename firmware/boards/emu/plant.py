@@ -269,7 +269,12 @@ class Plant:
         rate = self._spike_rate
         if rate:
             rng = self.rng
-            if rng.next() % 86400000 < rate * dt_ms:  # rng.below(86400000), inlined
+            x = rng.state  # rng.below(86400000), inlined (xorshift32: XorShift32.next)
+            x ^= (x << 13) & 0xFFFFFFFF
+            x ^= x >> 17
+            x ^= (x << 5) & 0xFFFFFFFF
+            rng.state = x
+            if x % 86400000 < rate * dt_ms:
                 amp = rng.between(self._spike_pa // 2, self._spike_pa)
                 self.spike_pending = amp if rng.below(2) else -amp
         if self._walk_pa:
@@ -424,7 +429,12 @@ class Plant:
         gain = self._gain
         if gain:
             pa += pa * gain // 1000
-        x = self.rng.next()
+        rng = self.rng
+        x = rng.state  # rng.gauss(sigma), inlined (xorshift32: XorShift32.next)
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        rng.state = x
         v = _GAUSS_HALF[x & 127]
         pa += (-v if x & 128 else v) * sigma // 1000 + self.spike_pending
         self.spike_pending = 0
