@@ -54,7 +54,13 @@ def inner(interpreter: list[str], scenario: Path, grid: Path | None = None) -> d
 
 DEFAULT_DAY = REPO / "scenarios" / "default.json"
 DAY_S = 24 * 3600
-DAY_TARGET = 30000
+DAY_TARGET = 30000  # x real time, the default day on the Unix port (issue 14)
+RATIO_TARGET = 3.0  # trace replay full / bare, Unix port (docs/requirements.md, Targets)
+ALLOC_TARGET = 0.0  # bytes allocated per quiet control tick
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 def default_day_s() -> float:
@@ -90,23 +96,26 @@ def main() -> int:
         r = inner(interp, scenario, g)
         ratio = r["full_s"] / r["bare_s"]
         speed = 72 * 3600 / r["full_s"]
-        target = "<= 3" if label.startswith("trace replay, Micro") else ""
+        target = f"<= {RATIO_TARGET:g}" if label.startswith("trace replay, Micro") else ""
+        met = f"   {verdict(ratio <= RATIO_TARGET)}" if target else ""
         print(
             f"{label:<40}{r['bare_s']:>12.2f}{r['full_s']:>12.2f}{ratio:>8.2f}{target:>8}"
-            f"{speed:>13,.0f}x   ({time.perf_counter() - started:.0f} s in all)"
+            f"{speed:>13,.0f}x   ({time.perf_counter() - started:.0f} s in all){met}"
         )
         if mpy is None:
             mpy = r
     day_s = default_day_s()
     print(
         f"{'default day (make run), Unix port':<40}{'':>12}{day_s:>12.2f}{'':>8}{'':>8}"
-        f"{DAY_S / day_s:>13,.0f}x   (target >= {DAY_TARGET:,}x; whole process)"
+        f"{DAY_S / day_s:>13,.0f}x   (target >= {DAY_TARGET:,}x; whole process)   "
+        f"{verdict(DAY_S / day_s >= DAY_TARGET)}"
     )
     print()
     print("Memory (MicroPython Unix port, trace replay):")
     print(f"  scheduler steps in 72 h           {int(mpy['ticks']):,}")
     print(
         f"  bytes allocated per quiet tick    {mpy['alloc_quiet']:.2f}   (target 0: control path)"
+        f"   {verdict(mpy['alloc_quiet'] <= ALLOC_TARGET)}"
     )
     print(f"  bytes per tick, events included   {mpy['alloc_all']:.2f}   (event lines are text)")
     print(f"  peak heap, source-loaded run      {int(mpy['peak']):,} bytes")
