@@ -168,7 +168,10 @@ widened = st.booleans()
 @given(st.integers(0, 2**32 - 1), rates, widened)
 def test_property_no_alarm_on_nominal_plant_runs(seed, rate, wide):
     params = plantparams.sample(seed, first_wave=not wide)
-    out = simulate(params, seed, 12 * 3600000, rate, boluses=[(5 * 3600000, 60)])
+    # three boluses: the first teaches the bolus detector this site's open line
+    # (pump/bolusline.py), the others are judged by it
+    boluses = [(3 * 3600000, 40), (5 * 3600000, 60), (8 * 3600000, 100)]
+    out = simulate(params, seed, 12 * 3600000, rate, boluses=boluses)
     assert out.alarms == []
 
 
