@@ -92,7 +92,8 @@ class Battery:
 class Watchdog:
     """Hardware watchdog, fed by the scheduler after every task run."""
 
-    def feed(self):
+    def feed(self, now=None):
+        """``now``: the clock's ticks if the caller has just read them, else None."""
         raise NotImplementedError
 
     def watch(self, task, max_silence_ms):

@@ -63,8 +63,11 @@ class GatedWatchdog(hal.Watchdog):
         return None
 
     @micropython.native
-    def feed(self):
-        now = self._ticks_ms()
+    def feed(self, now=None):
+        """Feed the hardware watchdog if every watched task is alive; ``now``: the clock's
+        ticks when the caller has just read them (the scheduler does, after every task)."""
+        if now is None:
+            now = self._ticks_ms()
         # the scheduler feeds after every task run: walk the watched tasks (stale(), inlined)
         # only once past the first instant one of them could be silent too long
         if self._walk or ((now - self._alive_until + _HALF) & TICKS_MASK) - _HALF > 0:
