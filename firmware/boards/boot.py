@@ -19,7 +19,7 @@ that stand in for settings never written to flash; never the wiring.
 
 from pump.app import App
 from pump.hostlink import AUTH_REQUIRED, HostLink
-from pump.idlegc import IdleCollector, port_counter
+from pump.idlegc import IdleCollector, available, port_counter
 from pump.journal import Journal
 from pump.protocol import Auth
 from pump.settings import load_config
@@ -53,7 +53,7 @@ def assemble(board, settings, profile, time_of_day_ms=0, uptime_ms=0, watch=True
         app.host = host  # pyright: ignore[reportAttributeAccessIssue]  (None until a link)
     if watch:
         watch_critical(app, board.watchdog)
-    if board.collect_in_idle:
+    if board.collect_in_idle and available():
         app.sched.idle = IdleCollector(port_counter()).idle  # pyright: ignore[reportAttributeAccessIssue]
     return app
 

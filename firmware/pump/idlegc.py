@@ -33,6 +33,12 @@ def port_counter():
         return None
 
 
+def available():
+    """True where the heap can be read (MicroPython's ``gc.mem_free``); CPython, which runs the
+    real-board path in the tests, has no such heap to manage."""
+    return hasattr(gc, "mem_free")
+
+
 class IdleCollector:
     """``idle()`` after each scheduler step. ``allocated()``: bytes allocated so far (None
     when the port does not count them: ``port_counter()``); ``mem_free`` and ``collect``
