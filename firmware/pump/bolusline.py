@@ -21,20 +21,22 @@ alarm), not from a model: a line that stiffens with pressure, a tissue depot
 filling under the cannula and the real decay all fold into them. The excess
 of each interval over the learned open line, ``ex = rise - (a - b * E)``, is
 about 0 on an open line and ``b * E`` on a blocked one; the line is judged
-blocked when the median of the last MEDIAN_N intervals' ``ex`` stands above
-Z_SD standard deviations of ``ex`` (from the measured noise and the samples
-each interval's level averages) plus twice the spread ``ex`` showed on this
-site's open runs. The median takes out one odd interval: a movement step (it
-moves the level once, up, and once more, down, when it ends) or a knock.
-Before the site has shown an open run nothing is judged here (docs/detection.md:
-the first bolus on a site; a stiffening line can then climb as a blocked one
-does for tens of pulses).
+blocked when two of the last MEDIAN_N intervals' ``ex`` stand above Z_SD
+standard deviations of ``ex`` (from the measured noise and the samples each
+interval's level averages) plus twice the spread ``ex`` showed on this site's
+open runs plus half of ``b * E`` (the site's resistance wanders, a depot moves
+the plateau over a long bolus), and none below half of that: a movement step's
+edge, smeared over two intervals by the filters, is followed by intervals at
+the open line's response. A run that starts far from rest (a bolus soon after
+another: a tissue depot that drains over minutes) is neither judged nor
+learned from. Before the site has shown an open run nothing is judged here
+(docs/detection.md: the first bolus on a site; a stiffening line can then
+climb as a blocked one does for tens of pulses).
 
 A leak of p % at the site makes the open line let out b / (1 - p) per
 interval: ``ex`` goes negative by about ``b * E * p / (1 - p)``; the leak
 test asks the median of the last LEAK_MEDIAN_N intervals' ``ex`` to stand
-below minus the same threshold and minus half of ``b * E`` (a site whose
-resistance wanders by 15 % moves ``ex`` by 0.15 ``b * E``).
+below minus the same threshold.
 
 All per pulse, nothing per tick; ints only, intermediates below 2**30.
 """
@@ -89,6 +91,7 @@ class BolusWatch:
         self.b0 = baseline  # the resting baseline when the run started
         self.l_prev = 0  # the mean level of the cycle before
         self.period = 0  # ms between the run's pulses (0: no cycle seen yet)
+        self.judged = True  # the run started near rest
         self._settle = 0
         self.i = 0
         self._lo_n = 0
@@ -110,6 +113,12 @@ class BolusWatch:
             if self.n:
                 self._end_run(jref, blocked)
             self._start_run(feat.baseline())
+            # a run that starts far from rest (a bolus soon after another) holds a tissue
+            # depot that drains over minutes, not at the line's pace: neither judged nor
+            # learned from
+            self.judged = feat.avg - self.b0 < jref
+            return
+        if not self.judged:
             return
         if self.period == 0 or interval - self.period > PERIOD_SLACK_MS or (
             self.period - interval > PERIOD_SLACK_MS
@@ -150,17 +159,17 @@ class BolusWatch:
         self.ex = ex
         self._ex[self.i] = ex
         self.i = (self.i + 1) % RING
-        # the noise, this site's spread, and a quarter of what the open line lets out: its
+        # the noise, this site's spread, and half of what the open line lets out: its
         # resistance wanders (posture, swelling) and a depot filling under the cannula moves
-        # its plateau, both in proportion
-        thr = self.threshold(feat) + (out >> 2)
+        # its plateau over a long bolus, both in proportion (a blocked line keeps all of it)
+        thr = self.threshold(feat) + (out >> 1)
         # two of the last three intervals above the threshold and none far below it: a
         # movement step's edge (smeared over two intervals by the filters) is followed by
         # intervals at the open line's response, a blocked line's are not
         if self.n >= MEDIAN_N and self._med(MEDIAN_N) > thr and self._tmp[0] > thr >> 1:
             self.occluded = True
         if self.n >= LEAK_MEDIAN_N:
-            if self._med(LEAK_MEDIAN_N) < -thr - (out >> 2):
+            if self._med(LEAK_MEDIAN_N) < -thr:
                 self.leaking = True
 
     def threshold(self, feat):
@@ -187,7 +196,7 @@ class BolusWatch:
     def _end_run(self, jref, blocked):
         """The run ended: learn this site's open-line response from it, unless the line was
         blocked (or judged so) meanwhile."""
-        if blocked or self.occluded or self.leaking:
+        if blocked or self.occluded or self.leaking or not self.judged:
             return
         if self.n < MIN_RUN or self._lo_n < MIN_BIN or self._hi_n < MIN_BIN:
             return
