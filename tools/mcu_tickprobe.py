@@ -34,7 +34,8 @@ mem_total = micropython.mem_total
 mem_current = micropython.mem_current
 # inside emulated-hardware calls this step: us, calls, bytes asked for, bytes not given back
 HW = [0, 0, 0, 0]
-ARITY = {"wait_until": 1, "retract": 1, "set": 1, "readinto": 1, "write": 1, "tone": 2, "watch": 2}
+ARITY = {"wait_until": 1, "retract": 1, "set": 1, "readinto": 1, "write": 1, "tone": 2, "watch": 2,
+         "feed": 1}  # the scheduler feeds with the ticks it read (feed(now))
 FLASH_ARITY = {"read": 1, "write_atomic": 3, "write_at": 3, "remove": 1, "exists": 1}
 WORLD_TASKS = ("scenario",)
 CARRY = 0x10000000  # byte sums carry into a count of these (small ints stay small)
