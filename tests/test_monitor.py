@@ -49,6 +49,15 @@ def board(tmp_path_factory, firmware):
     b.stop()
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches the monitor as it does from a shell: a test runner's worker may ignore or
+    block SIGINT, and a child inherits both (the monitor then never saw the test's Ctrl-C)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 class MonitorProcess:
     """`pumpctl monitor --json` as a subprocess, its stdout read line by line with deadlines."""
 
@@ -58,6 +67,7 @@ class MonitorProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=REPO,
+            preexec_fn=_as_from_a_terminal,
         )
         self.buf = {self.proc.stdout: b"", self.proc.stderr: b""}
         self.sel = selectors.DefaultSelector()
