@@ -50,8 +50,10 @@ def board(tmp_path_factory, firmware):
 
 
 def _as_from_a_terminal() -> None:
-    """Ctrl-C reaches the monitor as it does from a shell: a test runner's worker may ignore or
-    block SIGINT, and a child inherits both (the monitor then never saw the test's Ctrl-C)."""
+    """Ctrl-C reaches the monitor as it does from a shell. A child inherits an ignored SIGINT:
+    `make test` started in the background by a script (`cmd &` without job control, as a CI
+    wrapper may) has SIGINT ignored by POSIX rule, every pytest worker with it, and the monitor
+    then never saw the test's Ctrl-C. A blocked SIGINT is inherited the same way."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
