@@ -202,3 +202,28 @@ def test_a_meal_bolus_refused_during_an_alarm_is_asked_for_once_the_set_is_chang
     starts = [int(e.split()[0]) // 60000 for e in result.events
               if " bolus state=started " in e and "src=wizard" in e]
     assert starts == [fixed + 2]
+
+
+def test_a_bolus_a_line_alarm_stopped_is_finished_once_the_set_is_changed():
+    """A set that came loose 3 min before a meal: the firmware stops the meal bolus at the
+    disconnect alarm (its first pulses spill); the pump shows how much of it was given, and
+    the simulated user gives the rest on the new set, as a person is taught to (without it,
+    the bench's worst disconnect was a whole dinner bolus never given, not one lost)."""
+    config = Config(patient("adolescent#003"), 180, [Meal(63, 40)],
+                    [Fault("disconnect", 60)], seed=7, response_min=10)
+    result = Simulation(config).run()
+    ended = [dict(f.split("=", 1) for f in e.split()[2:]) for e in result.events
+             if " bolus state=ended " in e]
+    assert ended and ended[0]["reason"] == "alarm"  # the firmware caught it mid-bolus
+    rest = int(ended[0]["amount"]) - int(ended[0]["delivered"])
+    assert rest > 0
+    fixed = fault_outcomes(result)[0].fixed_min
+    assert fixed is not None
+    again = [(m, n) for m, n in result.actions if "the rest of the bolus" in n]
+    assert again and again[0][0] == fixed + 2  # the new set on, the alarm acknowledged, cleared
+    assert f"{rest / 1000:.2f} U" in again[0][1]
+    starts = [int(e.split()[0]) // 60000 for e in result.events
+              if " bolus state=started " in e]
+    assert starts[1:] == [fixed + 2]
+    # the rest reaches the patient (what the line lets through from the new set on)
+    assert sum(result.insulin_u[fixed + 2:fixed + 20]) >= rest / 1000

@@ -93,6 +93,7 @@ class Simulation:
         self.pushed_at_onset = 0
         self.offered = False
         self.meal_unbolused: tuple[int, float] | None = None  # (minute, g) the pump refused
+        self.bolus_stopped: tuple[int, int] | None = None  # (minute, mU not given) by an alarm
         self.commercial_armed = False
         self.minute = 0
         self.glucose = [self.patient.glucose]
@@ -137,9 +138,15 @@ class Simulation:
         stands): the user acts on it after the response time. A high-priority alarm never
         acknowledged holds insulin until it is, even after its cause has gone (DEL-5)."""
         fields = line.split()
-        if len(fields) < 3 or fields[1] != "alarm":
+        if len(fields) < 3 or fields[1] not in ("alarm", "bolus"):
             return
         kv = dict(f.split("=", 1) for f in fields[2:] if "=" in f)
+        if fields[1] == "bolus":
+            if kv.get("state") == "ended" and kv.get("reason") == "alarm":
+                # the pump shows how much of the bolus it gave before the alarm stopped it
+                rest = int(kv["amount"]) - int(kv["delivered"])
+                self.bolus_stopped = (int(fields[0]) // 60000, rest) if rest > 0 else None
+            return
         if kv.get("state") not in ("raised", "rearmed"):
             return
         kind = kv.get("kind", "")
@@ -158,11 +165,14 @@ class Simulation:
         self.do(minute, {"fault": "disconnect"}, f"{why}: the user takes the set off")
         self._at(minute + 1, "new_set", alarm)
 
-    def _meal_again(self, minute: int) -> None:
+    def _meal_again(self, minute: int, line_fixed: bool = False) -> None:
         """An alarm dealt with: a meal bolus the pump refused meanwhile is asked for again a
-        minute later (the pump clears an acknowledged alarm at its next check)."""
+        minute later (the pump clears an acknowledged alarm at its next check); after a set
+        change for a line alarm, so is the rest of a bolus that alarm stopped."""
         if self.meal_unbolused is not None:
             self._at(minute + 1, "late_meal", None)
+        if line_fixed and self.bolus_stopped is not None:
+            self._at(minute + 1, "rest_of_bolus", None)
 
     def _apply(self, minute: int, what: str, arg) -> float:
         """One due item; returns the carbohydrate announced (g)."""
@@ -193,9 +203,11 @@ class Simulation:
             therapy.set_changed(self, minute)
             if arg is not None:
                 self.do(minute, {"command": "ack", "args": {"kind": arg}}, f"ack {arg}")
-            self._meal_again(minute)
+            self._meal_again(minute, line_fixed=True)
         elif what == "late_meal":
             therapy.late_meal_bolus(self, minute)
+        elif what == "rest_of_bolus":
+            therapy.rest_of_bolus(self, minute)
         elif what == "command":
             self.do(minute, arg, f"pump command {arg['command']}")
         elif what == "set_change":

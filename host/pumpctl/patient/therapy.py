@@ -144,6 +144,26 @@ def late_meal_bolus(sim: Simulation, minute: int) -> None:
         meal_bolus(sim, minute, carbs, late=f" (eaten {minute - at} min ago)")
 
 
+def rest_of_bolus(sim: Simulation, minute: int) -> None:
+    """On the new set after a line alarm: the part of a bolus the alarm stopped (the pump
+    shows how much of it was given), if it stopped within the last MEAL_LATE_MIN minutes, as
+    pump users are taught after an interrupted bolus. The part given before the alarm is not
+    given again (the user cannot tell how much of it reached them)."""
+    if sim.bolus_stopped is None:
+        return
+    at, rest_mu = sim.bolus_stopped
+    sim.bolus_stopped = None
+    if minute - at > MEAL_LATE_MIN:
+        return
+    events = sim.do(minute, {"command": "bolus", "args": {"amount_u": rest_mu / 1000}}, None)
+    blocked = _refusal(events)
+    sim.actions.append((minute, f"the rest of the bolus the alarm stopped {minute - at} min ago: "
+                                f"{rest_mu / 1000:.2f} U"
+                                + (f"; the pump refuses it ({blocked})" if blocked else "")))
+    if sim.offered:
+        sim.do(minute, {"press": CONFIRM_PRESS_MS}, "the user confirms the bolus on the pump")
+
+
 def _refusal(events: list[str]) -> str:
     """Why the pump would not start the offered bolus (an alarm, suspended...), or ''."""
     for ev in events:
