@@ -46,6 +46,8 @@ RISE_GAP_MS = const(10000)  # a pulse this long after the one before shows its r
 NOISE_SETTLED = const(100)  # quiet samples before the noise estimate is trusted for steps
 NOISE_DIV = const(125)  # 64 x E|d2| / sigma (E|d2| = sqrt(6 * 2 / pi) sigma = 1.954 sigma)
 CYCLE_MAX_MS = const(5000)  # the mean level of the cycle is kept for pulses closer than this
+_HALF = const(0x20000000)  # pump.ticks
+_MASK = const(0x3FFFFFFF)
 
 EV_A = const(1)
 EV_R = const(2)
@@ -148,64 +150,109 @@ class LineFeatures:
 
     @micropython.native
     def sample(self, now, pa):
-        """Feed one raw sample (Pa); returns EV_* bits for the features that became ready."""
+        """Feed one raw sample (Pa); returns EV_* bits for the features that became ready.
+
+        Runs every control tick: state is read into locals once and the per-sample helpers
+        (ticks_diff, the quiet-time noise and movement check, jump_pa) are inlined, since on
+        MicroPython a call costs more than all the arithmetic it does (about 770
+        instructions on a Cortex-M3, an attribute read about 95). The rare paths (a
+        movement step, the features after a pulse) keep their methods."""
         if self.samples == 0:
             self._prime(pa)
             self.samples = 1
         med = self._med
-        a, b = med[0], med[1]
+        a = med[0]
+        b = med[1]
+        med[0] = b  # keep the two latest raw samples, oldest first
+        med[1] = pa
         # median of (a, b, pa)
         if a > b:
             a, b = b, a
         m = pa if pa < b else b
         if m < a:
             m = a
-        med[0] = med[1]  # keep the two latest raw samples, oldest first
-        med[1] = pa
         m -= self.off
         ring = self._ring
-        self._rsum += m - ring[self._ri]
-        ring[self._ri] = m
-        self._ri = (self._ri + 1) & 3
-        level = self._rsum >> 2
+        ri = self._ri
+        rsum = self._rsum + m - ring[ri]
+        ring[ri] = m
+        self._ri = (ri + 1) & 3
+        self._rsum = rsum
+        level = rsum >> 2
         self.level = level
         vi = self._vi
-        self._vsum += m - self._avg[vi]
-        self._avg[vi] = m
+        avg = self._avg
+        vsum = self._vsum + m - avg[vi]
+        avg[vi] = m
         self._vi = (vi + 1) & (AVG_N - 1)
-        self.avg = self._vsum >> AVG_SHIFT
-        if self.fresh:
-            self.fresh -= 1
+        self._vsum = vsum
+        self.avg = vsum >> AVG_SHIFT
+        fresh = self.fresh
+        if fresh:
+            self.fresh = fresh - 1
         hist = self._hist
-        lag = hist[self._hi + 1 if self._hi < JUMP_LAG else 0]  # the level 1 s ago
-        hist[self._hi] = level
-        self._hi = self._hi + 1 if self._hi < 10 else 0
-        self.phase = self.phase + 1 if self.phase < 9 else 0  # samples mod 10, never grows
-        if self.phase == 0:
-            self._slow[self._si] = level
-            self._si = self._si + 1 if self._si < 10 else 0
+        hi = self._hi
+        lag = hist[hi + 1 if hi < JUMP_LAG else 0]  # the level 1 s ago
+        hist[hi] = level
+        self._hi = hi + 1 if hi < 10 else 0
+        phase = self.phase + 1 if self.phase < 9 else 0  # samples mod 10, never grows
+        self.phase = phase
+        if phase == 0:
+            si = self._si
+            self._slow[si] = level
+            self._si = si + 1 if si < 10 else 0
         # baseline: lower envelope, fast down, slow up
+        b16 = self.b16
         lvl16 = level << 4
-        if lvl16 < self.b16:
-            self.b16 += (lvl16 - self.b16) >> 2
-        elif lvl16 > self.b16 + CREEP16:
-            self.b16 += CREEP16
+        if lvl16 < b16:
+            b16 += (lvl16 - b16) >> 2
+        elif lvl16 > b16 + CREEP16:
+            b16 += CREEP16
         else:
-            self.b16 = lvl16
-        if self.pulses:
-            since = ticks_diff(now, self.t_pulse)
+            b16 = lvl16
+        self.b16 = b16
+        pulses = self.pulses
+        if pulses:
+            since = ((now - self.t_pulse + _HALF) & _MASK) - _HALF  # ticks_diff, inlined
             if since > LONG_AGO or since < 0:
                 since = LONG_AGO
             self.since = since
         else:
             since = LONG_AGO
+        p1 = self._p1
         if since >= QUIET_MS:
-            self._quiet(pa, level, lag, since >= MOVE_QUIET_MS)
+            # away from pulses: noise estimate and movement steps
+            jump = self._jump
+            if jump:
+                jump -= 1
+                self._jump = jump
+                if jump == 0:
+                    self._move(level - self._jbase)
+            else:
+                d = pa - 2 * p1 + self._p2
+                if d < 0:
+                    d = -d
+                noise64 = self.noise64
+                clip = (noise64 >> 4) + 64  # 4 x the mean, a count or so at least
+                noise64 += (d if d < clip else clip) - (noise64 >> 6)
+                self.noise64 = noise64
+                quiet_n = self.quiet_n
+                if quiet_n < NOISE_SETTLED:
+                    self.quiet_n = quiet_n + 1
+                elif since >= MOVE_QUIET_MS:
+                    jump = level - lag
+                    thr = 4 * (noise64 // NOISE_DIV) + 25  # jump_pa(), inlined
+                    off = self.off
+                    # a step's end needs less evidence: it is expected (off > 0 and about -off)
+                    if jump > thr or (off > 0 and -jump > (thr >> 1) and -2 * jump > off):
+                        self._jump = JUMP_SETTLE
+                        self._jbase = lag
+                        self._jb16 = b16 if b16 < (lag << 4) else lag << 4
         else:
             self._jump = 0  # a pulse came: whatever moved is the pulse
-        self._p2 = self._p1
+        self._p2 = p1
         self._p1 = pa
-        if not self.pulses:
+        if not pulses:
             return 0
         if since < CYCLE_MAX_MS:
             self._csum += m
@@ -258,33 +305,6 @@ class LineFeatures:
         if since + 100 >= RISE_MAX_MS:
             self.rise16 += ((self._peak_t + 100 << 4) - self.rise16) >> 3
             self._peak_t = -1
-
-    @micropython.native
-    def _quiet(self, pa, level, lag, moves):
-        """Away from pulses: noise estimate and movement steps."""
-        if self._jump:
-            self._jump -= 1
-            if self._jump == 0:
-                self._move(level - self._jbase)
-            return
-        d = pa - 2 * self._p1 + self._p2
-        if d < 0:
-            d = -d
-        clip = (self.noise64 >> 4) + 64  # 4 x the mean, a count or so at least
-        self.noise64 += (d if d < clip else clip) - (self.noise64 >> 6)
-        if self.quiet_n < NOISE_SETTLED:
-            self.quiet_n += 1
-            return
-        if not moves:
-            return
-        jump = level - lag
-        thr = self.jump_pa()
-        off = self.off
-        # a step's end needs less evidence: it is expected (off > 0 and about -off)
-        if jump > thr or (off > 0 and -jump > (thr >> 1) and -2 * jump > off):
-            self._jump = JUMP_SETTLE
-            self._jbase = lag
-            self._jb16 = self.b16 if self.b16 < (lag << 4) else lag << 4
 
     def jump_pa(self):
         """The least level change within 1 s taken for a movement step: 5 sigma of the

@@ -8,7 +8,7 @@ does that), so CPython tests and the bench drive it directly.
 from pump.bolusline import BolusWatch
 from pump.compat import const, micropython
 from pump.disconnect import DisconnectDetector
-from pump.linefeat import EV_L, EV_R, NOISE_SETTLED, LineFeatures
+from pump.linefeat import EV_L, EV_R, NOISE_DIV, NOISE_SETTLED, LineFeatures
 from pump.occlusion import OcclusionDetector
 from pump.pressure import counts_to_pa
 from pump.sensorcheck import OK, OUT_OF_RANGE, SensorCheck
@@ -70,7 +70,8 @@ class LineWatch:
     @micropython.native
     def sample(self, now, counts):
         feat = self.feat
-        fault = self.sensor.sample(counts, feat.noise_pa(), self.dis.jref)
+        # feat.noise_pa(), inlined (a call costs more than the division on MicroPython)
+        fault = self.sensor.sample(counts, feat.noise64 // NOISE_DIV, self.dis.jref)
         if fault != OK:
             if fault == OUT_OF_RANGE and counts > RAIL_MID and feat.climbed(HALF_SCALE_PA):
                 # the line's own pressure went past the sensor's range, climbing pulse by
