@@ -144,6 +144,7 @@ class LineFeatures:
     def baseline(self):
         return self.b16 >> 4
 
+    @micropython.native  # the detectors ask for it every check
     def noise_pa(self):
         """Estimated raw-sample noise sigma in Pa."""
         return self.noise64 // NOISE_DIV

@@ -65,6 +65,10 @@ class LineTask:
         self.board = app.board
         self.pulse_mu = app.settings.pulse
         self.watch = LineWatch(app.settings.pulse * NL_PER_MU)
+        # what tick() reads every 100 ms, held here rather than looked up through the app
+        # and the board each time (an attribute read costs as much as an add of ten)
+        connector = app.board.connector
+        self._connector = connector if connector is not None and connector.fitted else None
         self.steps_per_pulse = app.board.motor.steps_per_pulse  # declared by the motor (HAL)
         self._given = 0
         self._prev = 0
@@ -151,24 +155,25 @@ class LineTask:
             while n > 0:  # the pulses of the previous tick come before this tick's sample
                 watch.pulse(self._prev)
                 n -= 1
+        pressure = app.pressure
         i = app.pressure_index - 1
         if i < 0:
-            i = len(app.pressure) - 1
-        watch.sample(now, app.pressure[i])
-        if watch.dis.updates != self._updates:
+            i = len(pressure) - 1
+        watch.sample(now, pressure[i])
+        dis = watch.dis
+        if dis.updates != self._updates:
             self._calibrated()
         prev = self._prev
         self._prev = now
         if watch.sensor.fault != self._sensor:
             self._sensor_changed(now)
-        connector = self.board.connector
-        if connector is not None and connector.fitted:
+        connector = self._connector
+        if connector is not None:
             if (not connector.closed()) != self._connector_open:  # the switch moved
                 self._connector_changed(now)
         if self.planned:
             self._planned_tick(now, ticks_diff(now, prev))
         elif self._sensor == OK:
-            dis = watch.dis
             if watch.occ.occluded or dis.disconnected or dis.leaking or self._latched:
                 self._check_line(now)
 

@@ -55,6 +55,7 @@ VAR_Q = const(92)  # 64 x 1.44: variance of a mean of n median-of-3 samples, x n
 AVG_MS = AVG_N * 100  # the span of feat.avg
 
 
+@micropython.native  # every check: native code skips the bytecode interpreter
 def min_fall_q12(dt_ms, tau_ms=TAU_SLOW_MS):
     """The fraction (Q12) a bump must at least lose in ``dt_ms`` if the line flows with a
     time constant of at most ``tau_ms``."""
@@ -68,6 +69,7 @@ def min_fall_q12(dt_ms, tau_ms=TAU_SLOW_MS):
     return lo + (_FALL_Q12[i + 1] - lo) * (dt_ms - i * step) // step
 
 
+@micropython.native
 def isqrt(n):
     """Integer square root (n >= 0), a few Newton steps."""
     if n < 2:
@@ -163,6 +165,7 @@ class OcclusionDetector:
         if self._n < K:
             self._n += 1
 
+    @micropython.native
     def _clip(self, dec, var, noise):
         """A rise between pulses is no flow, but only the noise can make a flowing line
         rise: more than CLIP_SD standard deviations is something else (a movement step, a
@@ -170,6 +173,7 @@ class OcclusionDetector:
         low = -CLIP_SD * noise * isqrt(var) // 8
         return dec if dec > low else low
 
+    @micropython.native
     def _significant(self, noise, s_exp, s_var, span):
         """exp / 2 stands 6 sigma of dec and what the sensor may drift over ``span`` ms."""
         floor = SIG_FLOOR_PA + DRIFT_PA_PER_S * (span // 1000)
