@@ -145,7 +145,7 @@ class App:
             button.sample(now, pressed)
         for hook in self.hooks:  # a for over a list allocates nothing on MicroPython (measured)
             hook(now)
-        self.delivery.settle(now)
+        self.delivery.tick(now)  # settles when there is more to do than integrate the rate
 
     def supervise(self, now):
         self.therapy.tick(now)

@@ -64,6 +64,7 @@ class Delivery:
         self._tod = 0  # time of day at _last
         self._minute = 0  # ms into the current rolling-totals minute
         self._low_sent = False
+        self._wake = 0  # the first tick that has anything to settle (see tick); set by start
         self.journal = None  # pump.journal.Journal when the board has durable storage
         self.bolus_pulse_hooks = []  # callables(mU) after each bolus pulse
 
@@ -74,6 +75,34 @@ class Delivery:
         self._tod = self.uptime.time_of_day_ms()
         self._check_reservoir()  # an empty reservoir at boot must alarm before anything runs
         self._retarget(now)
+
+    @micropython.native
+    def tick(self, now):
+        """The control tick's settle. Until ``_wake`` a tick would only integrate the rate
+        (no pulse due, no profile, minute or temp-basal edge, no bolus running): that is
+        left to the next settle, which integrates the whole span at once to the same ints
+        (the rate is constant over it). Every other caller settles in full before it reads
+        or changes the state, and every change of what the wake depends on is followed by
+        ``_retarget`` or a settle, which plan it again."""
+        if self.bolus is None and ((now - self._wake + _HALF) & _MASK) - _HALF < 0:
+            return
+        self.settle(now)
+
+    def _plan(self):
+        """``_wake``: the first instant a tick has more to do than integrate the rate."""
+        ahead = _MINUTE_MS - self._minute  # the rolling totals' minute ends
+        seg = self.profile.seg_end - self._tod  # the profile segment ends
+        if seg < ahead:
+            ahead = seg
+        temp_left = self.temp_left
+        if temp_left and temp_left < ahead:
+            ahead = temp_left  # the temp basal ends
+        rate = self.rate
+        if rate > 0:
+            due = (self._half - self._acc + rate - 1) // rate  # the basal pulse is due
+            if due < ahead:
+                ahead = due
+        self._wake = (self._last + ahead) & _MASK
 
     @micropython.native
     def settle(self, now):
@@ -117,6 +146,7 @@ class Delivery:
         if bolus is not None:
             self._deliver_bolus(bolus, ticks_diff(now, bolus.last))
             bolus.last = now
+        self._plan()
 
     def _advance(self, step):
         if self.temp_left:
@@ -164,6 +194,7 @@ class Delivery:
             self.rate_src = src
             self.log.emit_at(self._event_ms(behind), "basal", "rate=%d src=%s" % (rate, src))
             self._report_reservoir(behind)
+        self._plan()  # the rate, temp basal or profile may have changed
 
     def refresh(self, now):
         """Settle, then apply a change of mode, alarm or settings from ``now`` on."""
