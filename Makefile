@@ -52,7 +52,7 @@ detect-bench: $(STAMP)
 	$(BIN)/python tools/detect_bench.py $(DETECT_BENCH_ARGS)
 
 # glucose cost of line faults on the 30 virtual patients, clinical validation (docs/patients.md);
-# 1 seed by default (about 22 CPU-min); the README's full run: PATIENT_BENCH_ARGS="--seeds 3";
+# 1 seed by default (about 15 CPU-min); the README's full run: PATIENT_BENCH_ARGS="--seeds 3";
 # PATIENT_BENCH_ARGS="--patients adult#001,child#001" for a small run
 patient-bench: $(STAMP)
 	$(BIN)/python tools/patient_bench.py $(PATIENT_BENCH_ARGS)
