@@ -44,10 +44,11 @@ def run_signal(
     noise=35,
     seed=1,
     first_ms=1000,
+    steps=(),
 ):
     """Pulses every ``period_ms``; each bump decays with tau_before (ms) before the onset and
-    tau_after after it (0 = never, None = no bump at all). Returns (alarm kinds with time,
-    pulse times)."""
+    tau_after after it (0 = never, None = no bump at all). ``steps``: movement steps, (start
+    ms, end ms, Pa) added to the reading. Returns (alarm kinds with time, pulse times)."""
     rnd = random.Random(seed)
     watch = LineWatch(500)
     pulses = []
@@ -58,6 +59,7 @@ def run_signal(
         if tau:
             excess *= math.exp(-100 / tau)
         pa = BASE_PA + excess + rnd.gauss(0, noise)
+        pa += sum(step for start, end, step in steps if start <= t < end)
         watch.sample(t, counts(pa))
         for kind, flag in (
             ("occlusion", watch.occluded()),
@@ -113,6 +115,49 @@ def test_a_halved_time_constant_is_a_leak_within_ten_pulses(period_ms):
 def test_a_slightly_faster_line_is_not_a_leak():
     seen, _ = run_signal(180000, 30000, 25000, 180000 * 20, 180000 * 40)
     assert seen == {}
+
+
+def test_a_movement_step_hidden_in_a_push_and_ending_in_the_decay_is_not_a_leak():
+    """A step that starts while the motor pushes (the features take it for the pulse) and
+    ends inside the pulse's decay window makes that decay look fast; the fall at its end is
+    faster than any line decays, so the pulse is not judged (issue 15: widened nominal days
+    raised false leak alarms this way)."""
+    period = 180000
+    steps = [(1000 + period * k + 1200, 1000 + period * k + 6800, 1800) for k in (24, 25, 26)]
+    seen, _ = run_signal(period, 30000, 30000, 10**9, period * 40, steps=steps)
+    assert seen == {}
+
+
+def test_a_step_end_missed_in_a_push_does_not_hide_the_next_steps_end():
+    """A step whose end falls in a pulse's push leaves its offset standing; a later step that
+    ends inside a pulse's decay window is still taken back, not read as a fast decay."""
+    period = 180000
+    steps = [(1000 + period * 22 - 20000, 1000 + period * 22 + 800, 2500)]
+    steps += [(1000 + period * k - 10000, 1000 + period * k + 4500, 1200) for k in (26, 27, 28)]
+    seen, _ = run_signal(period, 30000, 30000, 10**9, period * 40, steps=steps)
+    assert seen == {}
+
+
+def test_one_pulse_alone_cannot_raise_the_leak_alarm():
+    """However fast one judged pulse's decay reads, it counts for no more than a half-flow
+    leak makes or LEAK_CLIP of its standard deviations; a decay twice the site's, pulse after
+    pulse, still raises it."""
+    from pump.disconnect import LEAK_CLIP, DisconnectDetector
+
+    dis = DisconnectDetector(1667)
+    dis.lref16 = 120 << 4
+    dis.ldev16 = 8 << 4
+    dis.learned = 20
+    for l_q8 in (125, 116, 900, 118, 121, 119, 122, 117):
+        dis._judge(l_q8, 20)
+        assert not dis.leaking
+    assert max(LEAK_CLIP * 20, 120 // 2) < 900 - 180
+    judged = 0
+    for l_q8 in (240, 236, 245, 241):
+        if not dis.leaking:
+            dis._judge(l_q8, 20)
+            judged += 1
+    assert dis.leaking and judged <= 3
 
 
 def test_sensor_check_sees_rails_stuck_and_noise():

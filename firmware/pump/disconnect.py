@@ -20,7 +20,10 @@ its spread (``ldev16``), keeps the last LEAK_N judged pulses' excess over
 1.5 x learned, and raises the alarm when the summed excess of the last n
 (LEAK_MIN_N..LEAK_N) stands LEAK_Z2 variances (from the noise model or the
 spread this site showed, whichever is larger): 3 pulses on a quiet sensor,
-more on a noisy one (a 50 % leak doubles leak_l). Before the site is learned
+more on a noisy one (a 50 % leak doubles leak_l). No one pulse counts for more
+than a 50 % leak makes or LEAK_CLIP of its own standard deviations, whichever
+is more, so a decay bent by something else (a movement step the features could
+not take out) cannot raise the alarm alone: a leak shows in every pulse. Before the site is learned
 only a decay faster than any plausible site (LEAK_ABS_Q8) counts.
 
 leak_l is measured against the resting baseline, which cannot be seen when the
@@ -47,6 +50,7 @@ TREND_WINDOW_MS = const(1500)  # a pulse this soon after the one before is not j
 LEAK_N = const(8)  # judged pulses the leak test looks back over
 LEAK_MIN_N = const(3)  # and at least this many
 LEAK_Z2 = const(12)  # (z = 3.5)^2: how many standard deviations the excess must stand
+LEAK_CLIP = const(3)  # standard deviations one pulse's excess counts for at most
 LEAK_RATIO16 = const(24)  # a pulse decays leak-fast above 24/16 = 1.5 x the learned rate
 
 
@@ -102,12 +106,22 @@ class DisconnectDetector:
     def _judge(self, l_q8, sd):
         """One judged pulse into the leak window; True when it must not be learned from
         (it decays faster than the leak threshold). The alarm needs the mean excess of the
-        last n pulses (LEAK_MIN_N..LEAK_N) to stand LEAK_Z2 standard deviations: one pulse
+        last n pulses (LEAK_MIN_N..LEAK_N) to stand LEAK_Z2 standard deviations: three pulses
         on a quiet sensor, a handful on a noisy one."""
         x = l_q8 - (self.lref16 * LEAK_RATIO16 >> 8)
         spread = (self.ldev16 * 5) >> 6  # sigma = 1.25 x the mean absolute deviation
         if sd < spread:
             sd = spread  # the spread this site showed, if the noise model says less
+        # no one pulse speaks for more than a half-flow leak makes (2x the learned decay: its
+        # excess is half the learned value) or LEAK_CLIP of its own standard deviations,
+        # whichever is more: a decay a disturbance bent (a movement step's edge the features
+        # could not see) must not raise the alarm alone, and a real leak shows in every pulse
+        # (3 pulses at 3 SD each still stand LEAK_Z2)
+        clip = self.lref16 * (32 - LEAK_RATIO16) >> 8
+        if clip < LEAK_CLIP * sd:
+            clip = LEAK_CLIP * sd
+        if x > clip:
+            x = clip
         i = self._li
         self._lx[i] = x
         self._lv[i] = sd * sd if sd < 3000 else 9000000

@@ -101,6 +101,8 @@ class LineFeatures:
         self.off = 0  # movement offset taken out of every sample (Pa)
         self.moves = 0  # movement steps seen
         self._jump = 0  # samples until a jump seen is measured (0: none pending)
+        self._jback = False  # the jump pending is a fall no decay makes (see _fall)
+        self.moved = False  # a step's edge fell inside this pulse's windows (see _fall)
         self._jbase = 0
         self._jb16 = 0
         self.fresh = 0  # samples until ``avg`` holds only samples after the last correction
@@ -249,6 +251,9 @@ class LineFeatures:
                         self._jump = JUMP_SETTLE
                         self._jbase = lag
                         self._jb16 = b16 if b16 < (lag << 4) else lag << 4
+                        self._jback = False
+                    elif -jump > thr and -2 * jump > lag - (b16 >> 4):
+                        self._fall(lag)  # rare: a fall no decay makes
         else:
             self._jump = 0  # a pulse came: whatever moved is the pulse
         self._p2 = p1
@@ -312,10 +317,26 @@ class LineFeatures:
         difference of two 4-sample levels (0.8 x the raw sigma) and half a count."""
         return 4 * self.noise_pa() + 25
 
+    def _fall(self, lag):
+        """The level fell by more than half its excess over the baseline within 1 s, 3.5 s
+        or more after the last pulse: no decay does that (a line that fast would have been
+        empty by then), so a movement step ended, one whose start hid in a pulse's push or
+        whose end was missed. This pulse's decay is not the line's (``moved``); the fall is
+        taken back from the offset that stands, if any."""
+        self.moved = True
+        if self.off > 0:
+            self._jump = JUMP_SETTLE
+            self._jbase = lag
+            self._jb16 = self.b16 if self.b16 < (lag << 4) else lag << 4
+            self._jback = True
+
     def _move(self, jump):
         """A movement step (or its end) of ``jump`` Pa: take it out of every later sample."""
         if jump < 0:
-            if -3 * jump < self.off:
+            if self._jback:
+                if 2 * -jump <= self.jump_pa():
+                    return  # it did not stand
+            elif -3 * jump < self.off:
                 return  # not the end of the step that stands
             if -jump > self.off:
                 jump = -self.off  # only what a step put in can be taken back
@@ -420,7 +441,7 @@ class LineFeatures:
         # the standard error of each side, a mean of ~30 samples (sigma x 0.22), and a floor
         se = (self.noise_pa() * 15 >> 6) + 3
         self.l_exact = e2 > 2 * se
-        if e1 >= 10 * se + 100 and span > 0 and not self.fresh:
+        if e1 >= 10 * se + 100 and span > 0 and not self.fresh and not self.moved:
             if e2 < 2 * se:
                 e2 = 2 * se  # decayed into the noise: at least this fast (a lower bound)
             self.leak_l = (log2_q8(e1) - log2_q8(e2)) * 9000 // span
@@ -465,6 +486,7 @@ class LineFeatures:
         self._ut = 0
         self._csum = 0
         self.cycle_n = 0
+        self.moved = False
         self.a_ok = False
         self.r_ok = False
         self.l_ok = False
