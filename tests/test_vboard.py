@@ -112,6 +112,24 @@ def test_soft_reset_runs_boot_then_main_friendly_only_boot_raw(fresh_board):
         link.close()
 
 
+def test_ctrl_c_is_not_a_signal_before_the_unix_port_takes_it():
+    """A Ctrl-C relayed while the board's process still starts must not kill it: until the
+    Unix port installs its SIGINT handler, the relay writes the byte instead (a starting
+    CPython launcher stands in here, slowed so the window is certain to be open)."""
+    import sys
+    import time
+
+    from pumpctl.vboard import BoardProcess
+
+    board = BoardProcess([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(1.0)  # CPython is up: it would have caught SIGINT by now
+        assert board.proc.poll() is None
+        assert not board.executing_with_sigint()
+    finally:
+        board.stop()
+
+
 def test_ctrl_c_interrupts_main_when_firmware_allows(fresh_board):
     b = fresh_board
     main = "import time\nprint('LOOP')\nwhile True:\n    time.sleep_ms(20)\n"

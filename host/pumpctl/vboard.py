@@ -133,7 +133,15 @@ def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
 
 
 def _board_child_setup() -> None:
-    """In the child: the pty becomes its controlling terminal, and it dies with the relay."""
+    """In the child: the pty becomes its controlling terminal, and it dies with the relay.
+
+    SIGINT starts ignored: the `micropython` command is a CPython launcher around the Unix
+    port, and CPython catches SIGINT from its first instant, so a Ctrl-C relayed while it was
+    still starting (mpremote connecting to a board just reset, on a loaded machine) killed
+    it in its start-up ("Failed to import the site module"). Ignored, CPython leaves SIGINT
+    alone and the Unix port installs its own handler when it runs code, which is what
+    ``executing_with_sigint`` waits for."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     try:
         import ctypes
