@@ -14,7 +14,7 @@ threshold, ``cgm_stale`` when a CGM stream has gone 20 min without a reading.
 
 from array import array
 
-from pump.compat import const
+from pump.compat import const, micropython
 from pump.units import InputError, to_int, to_milli
 
 MIN_MGDL = const(20)  # what meters and CGMs report (below: "LO", above: "HI")
@@ -92,6 +92,7 @@ class Glucose:
         if source == CGM:
             self.last_cgm_s = t_s
 
+    @micropython.native  # every second (pump/therapy.py)
     def latest(self):
         """Index in the ring of the newest reading, or -1."""
         return (self.count - 1) % RING if self.count else -1
@@ -129,6 +130,7 @@ class Glucose:
             k += 1
         return TRENDS[k]
 
+    @micropython.native  # every second (pump/therapy.py)
     def causes(self, now_s):
         """Bit set of standing alarm causes: 1 low, 2 urgent low, 4 high, 8 stale CGM."""
         i = self.latest()

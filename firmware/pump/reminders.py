@@ -12,7 +12,7 @@ nobody acknowledges it and re-arms while its cause stands (ALM-1):
   itself); a reading clears it.
 """
 
-from pump.compat import const
+from pump.compat import const, micropython
 
 KINDS = ("set_change", "reservoir_time", "bg_check")
 _DAY_S = const(86400)
@@ -26,6 +26,7 @@ class Reminders:
         self.bg_due_s = 0  # therapy s when a BG check falls due; 0: none pending
         self._bolus_seen = False  # a bolus was running at the last tick
 
+    @micropython.native  # every second (pump/therapy.py)
     def bolus_tick(self, now_s, running):
         """Start the BG-check count when a bolus ends. True if the due time changed."""
         ended = self._bolus_seen and not running
@@ -42,6 +43,7 @@ class Reminders:
         self.bg_due_s = 0
         return pending
 
+    @micropython.native  # every second (pump/therapy.py)
     def causes(self, now_s, delivery):
         """Bit i set when reminder KINDS[i] is due now."""
         out = 0
@@ -55,6 +57,7 @@ class Reminders:
         return out
 
 
+@micropython.native
 def minutes_left(delivery):
     """Minutes of insulin left at the larger of the basal rate now and the last 24 h's
     average use (-1 when nothing is being used)."""
