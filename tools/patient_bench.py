@@ -35,7 +35,7 @@ def main() -> int:
         "--results, a re-run skips the finished tasks, --tabulate prints from the file alone.")
     ap.add_argument("--seeds", type=int, default=1,
                     help="seeds per patient and fault (default 1, about 15 CPU-min; the "
-                    "README's full run is --seeds 3, about 38 CPU-min)")
+                    "README's full run is --seeds 3, about 39 CPU-min)")
     ap.add_argument("--patients", help="comma-separated names (default: all 30)")
     ap.add_argument("--plot", type=Path, default=ROOT / "build" / "patient-bench.png",
                     help="box plot of hours above 250 and peaks (default build/patient-bench.png)")
