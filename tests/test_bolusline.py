@@ -64,3 +64,39 @@ def test_what_was_learned_of_the_bolus_survives_a_reboot():
     again.restore(values)
     b, b2 = out.watch.bolus, again.bolus
     assert (b2.runs, b2.a, b2.b12, b2.spread) == (b.runs, b.a, b.b12, b.spread) and b.runs == 1
+
+
+def _learn_run(watch, outliers):
+    """Hand a run of 30 open intervals to the bolus watch, the line's rise 1200 Pa less
+    300/4096 of the excess, +-20 Pa of noise, plus ``outliers`` {interval: Pa}."""
+    from pump.bolusline import KEEP, LOW_N
+
+    watch._start_run(0)
+    for j in range(1, 31):
+        e = 300 * j
+        rise = 1200 - (e * 300 >> 12) + (20 if j % 2 else -20) + outliers.get(j, 0)
+        k = (j - 1) % KEEP
+        watch._ke[k] = e
+        watch._kr[k] = rise
+        if j <= LOW_N:
+            watch._lo_n += 1
+            watch._lo_e += e
+            watch._lo_r += rise
+        else:
+            watch._hi_n += 1
+            watch._hi_e += e
+            watch._hi_r += rise
+        watch.n = j
+    watch._end_run(1500, False)
+
+
+def test_a_movement_step_inside_a_learning_run_does_not_bend_what_is_learned():
+    """A step's edge (invisible to the features during a bolus) puts one or two intervals
+    far off the open line: the fit and the spread are taken without them."""
+    clean = BolusWatch()
+    _learn_run(clean, {})
+    stepped = BolusWatch()
+    _learn_run(stepped, {20: 2500, 21: 1000})
+    assert clean.runs == stepped.runs == 1
+    assert abs(stepped.b12 - clean.b12) <= 20 and abs(stepped.a - clean.a) <= 40
+    assert stepped.spread <= clean.spread + 20

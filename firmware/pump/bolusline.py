@@ -27,7 +27,10 @@ interval's level averages) plus twice the spread ``ex`` showed on this site's
 open runs plus half of ``b * E`` (the site's resistance wanders, a depot moves
 the plateau over a long bolus), and none below half of that: a movement step's
 edge, smeared over two intervals by the filters, is followed by intervals at
-the open line's response. A run that starts far from rest (a bolus soon after
+the open line's response. A learning run's intervals more than OUTLIER times
+the mean distance off its fitted line (a movement step's edge: the features
+cannot see steps during a bolus) are fitted again without, and left out of the
+spread. A run that starts far from rest (a bolus soon after
 another: a tissue depot that drains over minutes) is neither judged nor
 learned from. Before the site has shown an open run nothing is judged here
 (docs/detection.md: the first bolus on a site; a stiffening line can then
@@ -60,6 +63,7 @@ LOW_N = const(6)  # a run's first intervals (the line still low) against the res
 SPREAD_MAX = const(100000)
 PERIOD_SLACK_MS = const(300)  # cycles this much longer or shorter are not at the same phase
 SETTLE_CYCLES = const(1)  # cycles after a change of period before the chain goes on
+OUTLIER = const(3)  # an interval this many times the mean distance off the line is not the line's
 KEEP = const(32)  # the last intervals of a run kept to measure how well the learned line fits
 
 
@@ -77,6 +81,8 @@ class BolusWatch:
         self.b12 = 0  # Q12: the share of the excess this line lets out per REF_MS
         self.spread = 0  # Pa: mean |ex| over this site's open runs
         self.runs = 0  # open runs learned from
+        self.a_fit = 0  # the fit _end_run works on
+        self.b12_fit = 0
         self.reset()
 
     def reset(self):
@@ -174,7 +180,10 @@ class BolusWatch:
 
     def threshold(self, feat):
         """Z_SD standard deviations of one interval's ex (two levels, each a mean of
-        ``feat.cycle_n`` median-of-3 samples) plus twice this site's open-run spread."""
+        ``feat.cycle_n`` median-of-3 samples) plus twice this site's open-run spread (which
+        holds that noise once more: without it, a 2nd-bolus occlusion came 1 to 3 pulses
+        sooner but a widened nominal day raised a false occlusion at a bolus's start, where
+        the learned line misses most and the spread, from a run's last cycles, looks least)."""
         n = feat.cycle_n if feat.cycle_n > 0 else 1
         sd = feat.noise_pa() * isqrt(8 * VAR_Q // n) >> 4
         return Z_SD * sd + 2 * self.spread
@@ -193,6 +202,62 @@ class BolusWatch:
             tmp[m] = v
         return tmp[n >> 1]
 
+    def _fit(self, jref):
+        """The open line's response from this run's two bins (``a_fit``, ``b12_fit``); False
+        when the run's excess spans too narrow a range to see the share let out."""
+        if self._lo_n < MIN_BIN or self._hi_n < MIN_BIN:
+            return False
+        e_lo = self._lo_e // self._lo_n
+        e_hi = self._hi_e // self._hi_n
+        r_lo = self._lo_r // self._lo_n
+        r_hi = self._hi_r // self._hi_n
+        if e_hi - e_lo < 2 * jref:
+            return False
+        b12 = ((r_lo - r_hi) << 12) // (e_hi - e_lo)
+        b12 = 0 if b12 < 0 else (4096 if b12 > 4096 else b12)
+        a = r_lo + (e_lo * b12 >> 12)
+        self.a_fit = a if a > 0 else 0
+        self.b12_fit = b12
+        return True
+
+    def _dev(self, n, cap):
+        """The mean |distance| from the fitted line of the kept intervals not farther than
+        ``cap``."""
+        dev = 0
+        m = 0
+        a = self.a_fit
+        b12 = self.b12_fit
+        for k in range(n):
+            d = self._kr[k] - a + (self._ke[k] * b12 >> 12)
+            d = d if d > 0 else -d
+            if d <= cap:
+                dev += d
+                m += 1
+        return dev // m if m else cap
+
+    def _drop(self, n, cap):
+        """Take the kept intervals farther than ``cap`` from the fitted line out of the bins
+        (slot k holds interval j = k + 1 + KEEP x whole wraps); True if any was."""
+        dropped = False
+        a = self.a_fit
+        b12 = self.b12_fit
+        for k in range(n):
+            e = self._ke[k]
+            r = self._kr[k]
+            d = r - a + (e * b12 >> 12)
+            if d > cap or -d > cap:
+                j = k + 1 + KEEP * ((self.n - 1 - k) // KEEP)
+                if j <= LOW_N:
+                    self._lo_n -= 1
+                    self._lo_e -= e
+                    self._lo_r -= r
+                else:
+                    self._hi_n -= 1
+                    self._hi_e -= e
+                    self._hi_r -= r
+                dropped = True
+        return dropped
+
     def _end_run(self, jref, blocked):
         """The run ended: learn this site's open-line response from it, unless the line was
         blocked (or judged so) meanwhile."""
@@ -200,27 +265,24 @@ class BolusWatch:
             return
         if self.n < MIN_RUN or self._lo_n < MIN_BIN or self._hi_n < MIN_BIN:
             return
-        e_lo = self._lo_e // self._lo_n
-        e_hi = self._hi_e // self._hi_n
-        r_lo = self._lo_r // self._lo_n
-        r_hi = self._hi_r // self._hi_n
-        if e_hi - e_lo < 2 * jref:
-            return  # too narrow a range to see the share let out
-        b12 = ((r_lo - r_hi) << 12) // (e_hi - e_lo)
-        b12 = 0 if b12 < 0 else (4096 if b12 > 4096 else b12)
-        a = r_lo + (e_lo * b12 >> 12)
-        if a < 0:
-            a = 0
+        if not self._fit(jref):
+            return
+        # a movement step inside the run (the features cannot see one during a bolus) puts
+        # one or two intervals far off the line: fit again without them
+        n = self.n if self.n < KEEP else KEEP
+        dev = self._dev(n, 1 << 29)
+        if self._drop(n, OUTLIER * dev) and not self._fit(jref):
+            return
+        a = self.a_fit
+        b12 = self.b12_fit
         if self.runs:
             a = self.a + ((a - self.a) >> 2)
             b12 = self.b12 + ((b12 - self.b12) >> 2)
-        # how far this run's intervals stood from the line now learned (the last KEEP)
-        n = self.n if self.n < KEEP else KEEP
-        dev = 0
-        for k in range(n):
-            d = self._kr[k] - a + (self._ke[k] * b12 >> 12)
-            dev += d if d > 0 else -d
-        dev //= n
+            self.a_fit = a
+            self.b12_fit = b12
+        # how far this run's intervals stood from the line now learned (the last KEEP), but
+        # for those OUTLIER x the mean off it: a step's edge must not widen it for good
+        dev = self._dev(n, OUTLIER * self._dev(n, 1 << 29))
         if self.runs and dev < self.spread:
             dev = self.spread + ((dev - self.spread) >> 2)  # narrows slowly, widens at once
         self.spread = dev if dev < SPREAD_MAX else SPREAD_MAX
