@@ -69,24 +69,12 @@ def test_what_was_learned_of_the_bolus_survives_a_reboot():
 def _learn_run(watch, outliers):
     """Hand a run of 30 open intervals to the bolus watch, the line's rise 1200 Pa less
     300/4096 of the excess, +-20 Pa of noise, plus ``outliers`` {interval: Pa}."""
-    from pump.bolusline import KEEP, LOW_N
-
     watch._start_run(0)
     for j in range(1, 31):
         e = 300 * j
         rise = 1200 - (e * 300 >> 12) + (20 if j % 2 else -20) + outliers.get(j, 0)
-        k = (j - 1) % KEEP
-        watch._ke[k] = e
-        watch._kr[k] = rise
-        if j <= LOW_N:
-            watch._lo_n += 1
-            watch._lo_e += e
-            watch._lo_r += rise
-        else:
-            watch._hi_n += 1
-            watch._hi_e += e
-            watch._hi_r += rise
         watch.n = j
+        watch._record(e, rise)  # as the bolus period's cycle j
     watch._end_run(1500, False)
 
 

@@ -146,17 +146,7 @@ class BolusWatch:
         self.l_prev = level
         self.n += 1
         if 2 * interval >= REF_MS and 2 * interval <= 3 * REF_MS:  # the bolus period
-            k = (self.n - 1) % KEEP
-            self._ke[k] = e
-            self._kr[k] = rise
-            if self.n <= LOW_N:
-                self._lo_n += 1
-                self._lo_e += e
-                self._lo_r += rise
-            else:
-                self._hi_n += 1
-                self._hi_e += e
-                self._hi_r += rise
+            self._record(e, rise)
         if not self.runs:
             return
         # what the open line would have let out in this interval
@@ -177,6 +167,22 @@ class BolusWatch:
         if self.n >= LEAK_MEDIAN_N:
             if self._med(LEAK_MEDIAN_N) < -thr:
                 self.leaking = True
+
+    def _record(self, e, rise):
+        """One bolus-period cycle (level excess ``e``, its rise) into the run's learning sums:
+        the last KEEP cycles, and the low and high halves of the line fit."""
+        n = self.n
+        k = (n - 1) % KEEP
+        self._ke[k] = e
+        self._kr[k] = rise
+        if n <= LOW_N:
+            self._lo_n += 1
+            self._lo_e += e
+            self._lo_r += rise
+        else:
+            self._hi_n += 1
+            self._hi_e += e
+            self._hi_r += rise
 
     def threshold(self, feat):
         """Z_SD standard deviations of one interval's ex (two levels, each a mean of
