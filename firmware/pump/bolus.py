@@ -9,6 +9,7 @@ Bresenham stepping, so the bolus never drifts and never changes basal.
 
 NORMAL = "normal"
 EXTENDED = "extended"
+PRIME = "prime"  # a cannula fill after a set change (DEL-7): priming, not a dose
 
 
 class Bolus:

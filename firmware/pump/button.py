@@ -42,6 +42,7 @@ class ButtonBolus:
         self._last_press = 0
         self._duration = 0  # ms, for a bolus offered by the host (0: normal)
         self._source = "button"
+        self._prime = False  # the selection offered is a prime (DEL-7), not a bolus
         self.therapy = therapy  # pump.therapy.Therapy: the calculator menu and its offers
         self._bg_presses = 0
         self._carb_presses = 0
@@ -67,6 +68,7 @@ class ButtonBolus:
             if ticks_diff(now, self._last_press) >= self.settings.button_timeout_ms:
                 state = self.state
                 self.state = IDLE
+                self._prime = False
                 amount = self.amount if state == SELECTING else 0
                 self.log.emit("button", "state=timeout amount=%d" % amount)
                 self.feedback.beep("cancel")
@@ -88,8 +90,9 @@ class ButtonBolus:
         if self.state == MENU_BG or self.state == MENU_CARBS:
             self._menu_step(now)
             return
-        if self.state == SELECTING and self._source == "wizard":
-            self.state = IDLE  # a short press declines the calculator's proposal
+        if self.state == SELECTING and (self._source == "wizard" or self._prime):
+            self.state = IDLE  # a short press declines the calculator's proposal, or a prime
+            self._prime = False
             self.log.emit("button", "state=declined amount=%d" % self.amount)
             self.feedback.beep("cancel")
             self._offer_ended(False)
@@ -104,6 +107,7 @@ class ButtonBolus:
             self.amount = self.settings.button_step
             self._duration = 0
             self._source = "button"
+            self._prime = False
         elif self.amount + self.settings.button_step > self.settings.max_bolus:
             self.log.emit(
                 "refused", "what=button_step amount=%d reason=over_max_bolus" % self.amount
@@ -115,28 +119,35 @@ class ButtonBolus:
         self.log.emit("button", "state=selecting amount=%d" % self.amount)
         self.feedback.beep("step", "n=%d" % (self.amount // self.settings.button_step))
 
-    def offer(self, now, amount, duration_ms, source, from_menu=False):
+    def offer(self, now, amount, duration_ms, source, from_menu=False, prime=False):
         """A bolus asked for off the pump (the host, the calculator): shown as a selection
         the user confirms on the pump with the long press, like a button bolus (DEL-3), or
         that lapses after the button timeout. None if offered, else the reason.
         ``from_menu``: offered by the calculator menu at the end of a long press (which
-        therefore cannot confirm it: only a new long press does)."""
+        therefore cannot confirm it: only a new long press does). ``prime``: a cannula fill
+        (DEL-7) rather than a bolus, confirmed the same way."""
+        what = "prime" if prime else "bolus"
         if self.state != IDLE or (self.held and not from_menu):
             reason = "button_busy"
+        elif prime:
+            reason = self.delivery.can_bolus()
         else:
             reason = self.delivery.bolus_problem(amount, duration_ms)
         if reason is not None:
             self.log.emit(
-                "refused", "what=bolus amount=%d src=%s reason=%s" % (amount, source, reason)
+                "refused", "what=%s amount=%d src=%s reason=%s" % (what, amount, source, reason)
             )
             return reason
         self.state = SELECTING
         self.amount = amount
         self._duration = duration_ms
         self._source = source
+        self._prime = prime
         self._last_press = now
         self.log.emit(
-            "button", "state=offered amount=%d duration=%d src=%s" % (amount, duration_ms, source)
+            "button",
+            "state=offered amount=%d duration=%d src=%s%s"
+            % (amount, duration_ms, source, " what=prime" if prime else ""),
         )
         self.feedback.beep("step", "n=1")
         return None
@@ -147,7 +158,11 @@ class ButtonBolus:
             return
         self.state = IDLE
         self.log.emit("button", "state=confirmed amount=%d" % self.amount)
-        started = self.delivery.request_bolus(now, self.amount, self._duration, self._source)
+        if self._prime:
+            self._prime = False
+            started = self.delivery.request_prime(now, self.amount, self._source)
+        else:
+            started = self.delivery.request_bolus(now, self.amount, self._duration, self._source)
         self.feedback.beep("confirm" if started is None else "error")
         self._offer_ended(started is None)
 

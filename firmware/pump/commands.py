@@ -14,6 +14,8 @@ from pump import glucose
 from pump.basal import BasalProfile
 from pump.units import InputError, to_int, to_milli
 
+MAX_PRIME_U = 1  # a cannula fill is a fraction of a unit to about 1 U (docs/requirements.md)
+
 
 def _only(args, allowed, where):
     for key in sorted(args):  # sorted: the same error on every interpreter
@@ -36,6 +38,14 @@ def _parse_bolus(args, where):
     amount = to_milli(args["amount_u"], where + ".amount_u", 0.001, 25)
     minutes = to_int(args.get("duration_min", 0), where + ".duration_min", 0, 480)
     return (amount, minutes * 60000)
+
+
+def _parse_prime(args, where):
+    """DEL-7: the cannula fill after a set change, up to MAX_PRIME_U."""
+    _only(args, ("amount_u",), where)
+    if "amount_u" not in args:
+        raise InputError(where + ".amount_u", "missing")
+    return (to_milli(args["amount_u"], where + ".amount_u", 0.001, MAX_PRIME_U), 0)
 
 
 def _parse_temp(args, where):
@@ -162,6 +172,13 @@ def _wizard(app, now, a, b, source, confirm_on_pump):
     return therapy.offer(now, therapy.propose(a, b), source)
 
 
+def _prime(app, now, a, b, source, confirm_on_pump):
+    """Insulin from off the pump starts only on the pump's long press, a prime too."""
+    if confirm_on_pump:
+        return app.button.offer(now, a, 0, source, prime=True)
+    return app.delivery.request_prime(now, a, source)
+
+
 def _set_changed(app, now, a, b, source, confirm_on_pump):
     app.therapy.set_changed(now)
     app.line.new_site(now)  # the detectors learn the new site (docs/detection.md)
@@ -183,6 +200,7 @@ TABLE = (
     ("cgm", _parse_cgm, _bg),
     ("wizard", _parse_wizard, _wizard),
     ("set_changed", _no_args, _set_changed),
+    ("prime", _parse_prime, _prime),
 )
 NAMES = tuple([row[0] for row in TABLE])
 

@@ -11,9 +11,13 @@ commands, alarms); ``settle`` integrates up to each breakpoint exactly, so the
 100 ms control tick does not smear a change across a tick.
 
 Boluses are separate pulse trains (see bolus.py): a bolus never changes basal.
+A prime (DEL-7: the cannula fill after a set change) is a short train at the
+bolus speed in the same slot, so it is stopped, cancelled and refused as a
+bolus is; its pulses are counted as priming (``prime_given``), not as
+delivered insulin, and never reach insulin on board.
 """
 
-from pump.bolus import EXTENDED, NORMAL, Bolus
+from pump.bolus import EXTENDED, NORMAL, PRIME, Bolus
 from pump.compat import const, micropython
 from pump.limits import RollingTotals, check_bolus, check_rate
 from pump.settings import save_profile
@@ -56,6 +60,8 @@ class Delivery:
         self.reservoir = settings.reservoir  # mU left
         self.basal_given = 0  # mU delivered as basal since boot
         self.bolus_given = 0  # mU delivered as bolus since boot
+        self.prime_given = 0  # mU pushed to prime a set since boot (DEL-7: not delivered)
+        self.pushed = 0  # mU the motor pushed since boot, every kind (the line task counts it)
         self.totals = RollingTotals()
         self._acc = 0
         self._quantum = settings.pulse * MS_PER_H
@@ -224,7 +230,8 @@ class Delivery:
         """Deliver one pulse the caller has already counted: journal first, then the motor."""
         pulse = self.settings.pulse
         self.reservoir -= pulse
-        self.totals.add(pulse)
+        self.pushed += pulse
+        self.totals.add(pulse)  # a prime too: DEL-4 bounds what the motor pushes into a set
         self.persist()  # write-ahead: a cut from here on can only under-deliver
         self.motor.pulse()
         self.log.emit(
@@ -245,11 +252,15 @@ class Delivery:
         n = bolus.due(dt)
         while n:
             n -= 1
-            reason = self._refusal("bolus")
+            reason = self._refusal(PRIME if bolus.kind == PRIME else "bolus")
             if reason is not None:
                 self.end_bolus(reason)
                 return
             bolus.given += 1
+            if bolus.kind == PRIME:  # priming the set, not insulin for the patient (DEL-7)
+                self.prime_given += self.settings.pulse
+                self._pulse(PRIME)
+                continue
             self.bolus_given += self.settings.pulse
             self._pulse("bolus")
             for hook in self.bolus_pulse_hooks:  # insulin on board (pump/therapy.py)
@@ -271,6 +282,8 @@ class Delivery:
         st.reservoir = self.reservoir
         st.bolus_id = self.bolus_count
         bolus = self.bolus
+        if bolus is not None and bolus.kind == PRIME:
+            bolus = None  # a prime cut short is over (never resumed): the reservoir has it
         st.bolus_active = 0 if bolus is None else 1
         st.bolus_amount = 0 if bolus is None else bolus.amount
         st.bolus_given = 0 if bolus is None else bolus.given * pulse
@@ -290,6 +303,7 @@ class Delivery:
         pulse = self.settings.pulse
         self.basal_given = st.basal_pulses * pulse
         self.bolus_given = st.bolus_pulses * pulse
+        self.pushed = self.basal_given + self.bolus_given
         self.reservoir = st.reservoir
         self.bolus_count = st.bolus_id
         self.mode = MODES[st.mode]
@@ -386,11 +400,44 @@ class Delivery:
         self._deliver_bolus(bolus, 0)
         return None
 
+    def request_prime(self, now, amount, source):
+        """DEL-7: fill the cannula of a new set with ``amount`` mU, in pulses at the bolus
+        speed (the line detectors learn the new site's open response from them)."""
+        reason = self.can_bolus()
+        if reason is None and (amount <= 0 or amount % self.settings.pulse):
+            reason = "not_whole_pulses"
+        if reason is None and amount > self.reservoir:
+            reason = "reservoir"
+        if reason is not None:
+            self.log.emit(
+                "refused", "what=prime amount=%d src=%s reason=%s" % (amount, source, reason)
+            )
+            return reason
+        self.settle(now)
+        s = self.settings
+        duration_ms = (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
+        prime = Bolus(0, amount, s.pulse, duration_ms, PRIME, source)
+        prime.last = now
+        self.bolus = prime
+        self.log.emit(
+            "prime", "state=started amount=%d duration=%d src=%s" % (amount, duration_ms, source)
+        )
+        self._deliver_bolus(prime, 0)
+        return None
+
     def end_bolus(self, reason):
         bolus = self.bolus
         if bolus is None:
             return False
         self.bolus = None
+        if bolus.kind == PRIME:
+            self.log.emit(
+                "prime",
+                "state=ended delivered=%d amount=%d reason=%s"
+                % (bolus.delivered(), bolus.amount, reason),
+            )
+            self._report_reservoir()
+            return True
         self.persist()
         self.log.emit(
             "bolus",

@@ -165,7 +165,7 @@ class HostLink:
         except InputError as e:
             return False, str(e)
         reason = commands.execute(self.app, self._now, cmd, "host", confirm_on_pump=True)
-        if reason is None and (name == "bolus" or name == "wizard"):
+        if reason is None and (name == "bolus" or name == "wizard" or name == "prime"):
             return True, "confirm_on_pump"  # offered: the user confirms with the long press
         return reason is None, reason or ""
 

@@ -90,8 +90,7 @@ class LineTask:
     def resync(self):
         """After a reboot the delivered totals come from the journal: start counting pulses
         from there, rather than feeding a lifetime of pulses to the detectors at once."""
-        d = self.app.delivery
-        self._given = d.basal_given + d.bolus_given
+        self._given = self.app.delivery.pushed
         values = linecal.load(self._store)
         if values is not None:
             self.watch.restore(values)
@@ -134,8 +133,7 @@ class LineTask:
             self._log_cal("calibrated" if learning and dis.learned == LEARN_PULSES else "saved")
 
     def _seen_pulses(self):
-        d = self.app.delivery
-        given = d.basal_given + d.bolus_given
+        given = self.app.delivery.pushed  # basal, bolus and prime pulses alike
         n = 0
         if given != self._given:
             n = (given - self._given) // self.pulse_mu
@@ -149,8 +147,7 @@ class LineTask:
         those are inlined here and the handlers run only when something changed."""
         app = self.app
         watch = self.watch
-        d = app.delivery
-        if d.basal_given + d.bolus_given != self._given:
+        if app.delivery.pushed != self._given:
             n = self._seen_pulses()
             while n > 0:  # the pulses of the previous tick come before this tick's sample
                 watch.pulse(self._prev)

@@ -140,7 +140,9 @@ class Therapy:
         if self._state is not None:
             self._state.clock = now_s  # committed with the next delivery journal write
         d = self.app.delivery
-        if self.reminders.bolus_tick(now_s, d.bolus is not None):
+        bolus = d.bolus
+        # a prime (DEL-7, ident 0: boluses count from 1) is no dose: no BG check after it
+        if self.reminders.bolus_tick(now_s, bolus is not None and bolus.ident != 0):
             self.app.log.emit("reminder", "kind=bg_check state=due_in s=%d" % (
                 self.reminders.bg_due_s - now_s))
             self._write_clock()

@@ -28,10 +28,14 @@ FAULTS = (
     ("sensor stuck", "stuck", {}, "sensor"),
 )
 # name, basal mU/h, bolus pulses, pulses of an open bolus the site saw before (half-way
-# through the warm-up: the bolus detector learns this site's open-line response from it)
-CONDITIONS = (("0.05 U/h", 50, 0, 0), ("0.1 U/h", 100, 0, 0), ("1 U/h", 1000, 0, 0),
-              ("2 U/h", 2000, 0, 0), ("5 U/h", 5000, 0, 0), ("bolus 5 U", 1000, 100, 0),
-              ("bolus 5 U, 2nd on the site", 1000, 100, 40))
+# through the warm-up: the bolus detector learns this site's open-line response from it),
+# pulses of the prime at the set change (DEL-7; a minute into the run)
+CONDITIONS = (("0.05 U/h", 50, 0, 0, 0), ("0.1 U/h", 100, 0, 0, 0), ("1 U/h", 1000, 0, 0, 0),
+              ("2 U/h", 2000, 0, 0, 0), ("5 U/h", 5000, 0, 0, 0),
+              ("bolus 5 U, 1st on the site, primed 1 U", 1000, 100, 0, 20),
+              ("bolus 5 U, 2nd on the site", 1000, 100, 40, 0))
+PRIME_AT_MS = 60000  # the set change's prime, after the sensor noise has been measured
+DAY_PRIME_PULSES = 20  # each nominal day starts on a new set, primed with 1 U (DEL-7)
 TARGET_PULSES = {"occlusion": 3, "disconnect": 5, "leak": 10}
 
 
@@ -67,11 +71,12 @@ def plant(seed: int, widened: bool, **override) -> dict:
 
 
 def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int,
-            widened: bool = False, snr16: int = 0, prior: int = 0):
+            widened: bool = False, snr16: int = 0, prior: int = 0, prime: int = 0):
     """Pulses and minutes from onset to the expected alarm (None if missed). ``snr16``:
     the sensor noise set to the plant's bump / (snr16 / 16), with SEN-1's noisy test off
     (the SNR sweep measures the detectors where SEN-1 would stop them). ``prior``: an open
-    bolus of this many pulses half-way through the warm-up (the site has seen a bolus)."""
+    bolus of this many pulses half-way through the warm-up (the site has seen a bolus).
+    ``prime``: the set change's prime of this many pulses at PRIME_AT_MS (DEL-7)."""
     rng = XorShift32(seed)
     params = plant(seed, widened)
     noisy = at_snr(params, snr16)
@@ -87,6 +92,8 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
         onset = warm + rng.below(interval)
     if prior:
         boluses.append((warm // 2, prior))
+    if prime:
+        boluses.append((PRIME_AT_MS, prime))
     onset -= onset % 100
     limit = onset + 40 * interval + 600000
     out = simulate(params, seed, limit, rate, [*noisy, (onset, kind, kw)], boluses=boluses,
@@ -121,8 +128,9 @@ def cell_tasks(runs: int, seed: int, widened: bool = False) -> list[dict]:
     seeds drawn in table order (keyword arguments of one_run / firmware_run)."""
     rng = XorShift32(seed)
     return [{"kind": kind, "kw": kw, "alarm_kind": alarm, "rate": rate, "bolus_pulses": bolus,
-             "seed": rng.next(), "widened": widened, **({"prior": prior} if prior else {})}
-            for _, kind, kw, alarm in FAULTS for _, rate, bolus, prior in CONDITIONS
+             "seed": rng.next(), "widened": widened, **({"prior": prior} if prior else {}),
+             **({"prime": prime} if prime else {})}
+            for _, kind, kw, alarm in FAULTS for _, rate, bolus, prior, prime in CONDITIONS
             for _ in range(runs)]
 
 
@@ -131,7 +139,7 @@ def cell_rows(runs: int, outcomes: list) -> list[Row]:
     rows = []
     it = iter(outcomes)
     for name, _, _, _ in FAULTS:
-        for cond, _, _, _ in CONDITIONS:
+        for cond, *_ in CONDITIONS:
             row = Row(name, cond, runs, 0, [], [])
             for _ in range(runs):
                 got = next(it)
@@ -235,7 +243,7 @@ FIRMWARE_ALARM = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": 
 
 
 def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int,
-                 widened: bool = False, prior: int = 0):
+                 widened: bool = False, prior: int = 0, prime: int = 0):
     """Like one_run, but the whole firmware (App on the emulated board, CPython in-process)
     closes the loop with the plant: its own delivery schedule, its own line task."""
     import io
@@ -258,6 +266,10 @@ def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: 
     if prior:
         actions.insert(0, {"at": hms(warm // 2 // 1000 * 1000), "command": "bolus",
                            "args": {"amount_u": prior * PULSE_U}})
+    if prime:
+        actions[:0] = [{"at": hms(PRIME_AT_MS - 1000), "command": "set_changed"},
+                       {"at": hms(PRIME_AT_MS), "command": "prime",
+                        "args": {"amount_u": prime * PULSE_U}}]
     fault = {"at": hms(onset), "fault": kind}
     fault.update(kw)
     actions.append(fault)

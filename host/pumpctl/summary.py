@@ -27,6 +27,7 @@ TIMELINE_KINDS = (
     "profile",
     "bg",
     "wizard",
+    "prime",
 )
 
 
@@ -43,7 +44,8 @@ class Summary:
     max_basal_error_mu: float = 0.0
     reservoir_start_mu: int = 0
     reservoir_end_mu: int = 0
-    pulses: int = 0
+    pulses: int = 0  # delivered (basal and bolus); a prime's pulses are in primed_mu
+    primed_mu: int = 0  # pushed to fill a new set's cannula (DEL-7): not delivered
     boluses: list[dict] = field(default_factory=list)
     alarms: list[dict] = field(default_factory=list)
     overruns: int = 0
@@ -72,6 +74,10 @@ def describe(ev: Event) -> str | None:
         return f"bolus {u(ev.int('amount'))}{extra} started ({f.get('src')})"
     if ev.kind == "bolus":
         return f"bolus ended: {u(ev.int('delivered'))} of {u(ev.int('amount'))} ({f.get('reason')})"
+    if ev.kind == "prime" and f.get("state") == "started":
+        return f"prime {u(ev.int('amount'))} started ({f.get('src')})"
+    if ev.kind == "prime":
+        return f"prime ended: {u(ev.int('delivered'))} of {u(ev.int('amount'))} ({f.get('reason')})"
     if ev.kind == "temp" and f.get("state") == "started":
         what = f"{f['percent']} %" if ev.int("percent") >= 0 else f"{ev.int('rate') / 1000:.2f} U/h"
         return f"temp basal {what} for {ev.int('duration') // 60000} min"
@@ -129,6 +135,8 @@ def summarize(events: list[Event], name: str, interpreter: str, wall_s: float) -
         last_t = ev.t_ms
         if ev.kind == "basal":
             rate = ev.int("rate")
+        elif ev.kind == "pulse" and ev.fields.get("src") == "prime":
+            s.primed_mu += pulse
         elif ev.kind == "pulse":
             s.pulses += 1
             if ev.fields.get("src") == "basal":
@@ -207,6 +215,8 @@ def render(s: Summary) -> str:
         f" {'within' if within else 'OUTSIDE'} one pulse",
         f"  boluses            {len(s.boluses)} requested {u(bolus_prog)},"
         f" delivered {u(s.bolus_mu)}",
+        *([f"  primed             {u(s.primed_mu)}  (cannula fill after a set change, not"
+           " delivered: DEL-7)"] if s.primed_mu else []),
         f"  reservoir          {u(s.reservoir_start_mu)} -> {u(s.reservoir_end_mu)}",
         *render_therapy(s),
         "",
