@@ -87,7 +87,8 @@ def test_a_set_change_forgets_the_old_site_and_learns_the_new_one():
 
 
 def test_a_damaged_record_is_ignored():
-    values = (1, 1500, 4, 9, 5000, 600, 9000, 16000, 2, 1900, 300, 150)
+    values = (1, 1500, 4, 9, 5000, 600, 9000, 16000, 2, 1900, 300, 150, 24000)
+    assert len(values) == len(linecal.FIELDS)
     data = linecal.pack(values)
     assert linecal.unpack(data) == values
     for i in range(len(data)):
@@ -96,6 +97,18 @@ def test_a_damaged_record_is_ignored():
         assert linecal.unpack(bytes(bad)) is None
     assert linecal.unpack(data[:-1]) is None
     assert linecal.unpack(None) is None
+
+
+def test_a_record_from_before_the_bolus_range_is_ignored():
+    """PCL2 (firmware before the bolus test's learned excess range): calibrate afresh rather
+    than judge a leak over a range never measured."""
+    import struct
+    from binascii import crc32
+
+    body = struct.pack("<IIiiiiiiiiiii", 0x324C4350, 1, 1500, 4, 9, 5000, 600, 9000, 16000, 2,
+                       1900, 300, 150)
+    old = body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
+    assert linecal.unpack(old) is None
 
 
 @settings(max_examples=12, deadline=None)

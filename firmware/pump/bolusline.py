@@ -39,7 +39,10 @@ climb as a blocked one does for tens of pulses).
 A leak of p % at the site makes the open line let out b / (1 - p) per
 interval: ``ex`` goes negative by about ``b * E * p / (1 - p)``; the leak
 test asks the median of the last LEAK_MEDIAN_N intervals' ``ex`` to stand
-below minus the same threshold.
+below minus the same threshold, and only while ``E`` is within the highest
+excess the site's open runs reached (``e_top``): the response is a straight
+line measured over that range, and above it a line that stiffens with pressure
+lets out more than the line says, as a leak does.
 
 All per pulse, nothing per tick; ints only, intermediates below 2**30.
 """
@@ -81,6 +84,7 @@ class BolusWatch:
         self.b12 = 0  # Q12: the share of the excess this line lets out per REF_MS
         self.spread = 0  # Pa: mean |ex| over this site's open runs
         self.runs = 0  # open runs learned from
+        self.e_top = 0  # Pa: the highest excess an open run it learned from reached
         self.a_fit = 0  # the fit _end_run works on
         self.b12_fit = 0
         self.reset()
@@ -106,6 +110,7 @@ class BolusWatch:
         self._hi_n = 0
         self._hi_e = 0
         self._hi_r = 0
+        self._top = 0  # the highest excess of this run's bolus-period cycles
 
     def learned(self):
         return self.runs > 0
@@ -164,7 +169,13 @@ class BolusWatch:
         # intervals at the open line's response, a blocked line's are not
         if self.n >= MEDIAN_N and self._med(MEDIAN_N) > thr and self._tmp[0] > thr >> 1:
             self.occluded = True
-        if self.n >= LEAK_MEDIAN_N:
+        # the leak only where this site's open response was measured: above the highest
+        # excess it was learned at, the line is an extrapolation, and one that stiffens with
+        # pressure lets out more than the straight line says (its compliance, so its time
+        # constant, falls): ex drifts below 0 as a leak's does. A leak shows from its onset,
+        # at any excess, so one that starts low in a bolus is seen while the line climbs
+        # through the measured range; one that starts higher is left to the settled pulses
+        if self.n >= LEAK_MEDIAN_N and e <= self.e_top:
             if self._med(LEAK_MEDIAN_N) < -thr:
                 self.leaking = True
 
@@ -173,6 +184,8 @@ class BolusWatch:
         the last KEEP cycles, and the low and high halves of the line fit."""
         n = self.n
         k = (n - 1) % KEEP
+        if e > self._top:
+            self._top = e
         self._ke[k] = e
         self._kr[k] = rise
         if n <= LOW_N:
@@ -294,5 +307,7 @@ class BolusWatch:
         self.spread = dev if dev < SPREAD_MAX else SPREAD_MAX
         self.a = a
         self.b12 = b12
+        if self._top > self.e_top:
+            self.e_top = self._top
         self.runs += 1
 

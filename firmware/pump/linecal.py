@@ -18,16 +18,18 @@ from pump.compat import const
 
 NAME = "linecal.jnl"
 TMP_NAME = "linecal.tmp"
-_MAGIC = const(0x324C4350)  # "PCL2" (PCL1 had no bolus response: calibrate afresh)
+_MAGIC = const(0x334C4350)  # "PCL3" (PCL1 had no bolus response, PCL2 not the excess range
+# it was learned over: calibrate afresh)
 # magic, set changes seen, bump (Pa), pulses the decay was learned from, pulses anything was
 # learned from, decay (leak_l Q8 x 16) and its spread (x 16), noise (x 125), push time (ms x 16),
 # and the open line's response to a bolus (pump/bolusline.py): runs learned from, the rise of
-# one pulse (Pa), the share let out per 2 s (Q12), the spread of its excess (Pa)
-_FMT = "<IIiiiiiiiiiii"
-SIZE = const(56)  # _FMT (52 bytes) + crc32
+# one pulse (Pa), the share let out per 2 s (Q12), the spread of its excess (Pa), the highest
+# excess (Pa) it was learned at
+_FMT = "<IIiiiiiiiiiiii"
+SIZE = const(60)  # _FMT (56 bytes) + crc32
 SAVE_EVERY = const(32)
 FIELDS = ("sites", "bump", "learned", "updates", "decay", "spread", "noise", "rise",
-          "bolus_runs", "bolus_rise", "bolus_share", "bolus_spread")
+          "bolus_runs", "bolus_rise", "bolus_share", "bolus_spread", "bolus_top")
 
 
 def pack(values):

@@ -54,7 +54,8 @@ class LineWatch:
         dis = self.dis
         bolus = self.bolus
         return (self.sites, dis.jref, dis.learned, dis.updates, dis.lref16, dis.ldev16,
-                feat.noise64, feat.rise16, bolus.runs, bolus.a, bolus.b12, bolus.spread)
+                feat.noise64, feat.rise16, bolus.runs, bolus.a, bolus.b12, bolus.spread,
+                bolus.e_top)
 
     def restore(self, values):
         """Take back what ``learned`` returned before a reboot."""
@@ -63,7 +64,7 @@ class LineWatch:
         self.sites, dis.jref, dis.learned, dis.updates = values[:4]
         dis.lref16, dis.ldev16, feat.noise64, feat.rise16 = values[4:8]
         bolus = self.bolus
-        bolus.runs, bolus.a, bolus.b12, bolus.spread = values[8:]
+        bolus.runs, bolus.a, bolus.b12, bolus.spread, bolus.e_top = values[8:]
         feat.quiet_n = NOISE_SETTLED  # the noise figure is a measured one
         self.occ.learn_tau(dis.tau_ms())
 
