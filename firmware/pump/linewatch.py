@@ -84,7 +84,13 @@ class LineWatch:
             return
         events = feat.sample(now, counts_to_pa(counts))
         if events & EV_R:
-            self.dis.on_r(feat)
+            dis = self.dis
+            short = dis.jref - feat.r  # what this pulse left short of a bump
+            if feat.off > 0 and feat.r_n >= 10 and 2 * short > dis.jref and 2 * short > feat.off:
+                # short of a bump by about the movement offset that stands: not the line
+                # letting the pulse out but that step ending inside the push
+                feat.step_ended()
+            dis.on_r(feat)
         if events & EV_L:
             self.dis.on_l(feat)
             self.occ.learn_tau(self.dis.tau_ms())
