@@ -63,3 +63,11 @@ def test_one_and_two_workers_and_a_retabulation_print_the_same_report(tmp_path):
     again = bench(*small, "--tabulate", "--results", str(tmp_path / "two.csv"))
     assert "False alarms: " in one and "OCC-2: insulin released" in one
     assert one == two == again
+
+
+def test_days_from_takes_the_days_after_the_first_n_of_the_seed_sequence():
+    """--days-from: days a change was not developed on, the same seeds as a longer run's."""
+    plan = detectbench.Plan(0, 0, 1, 3, True, 0, days_from=1000)
+    assert plan.day_list() == detectbench.day_seeds(1003)[1000:]
+    days = [t["seed"] for t in plan.tasks() if t["part"] == "day"]
+    assert days == plan.day_list() and not set(days) & set(detectbench.day_seeds(1000))

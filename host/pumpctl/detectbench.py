@@ -366,13 +366,18 @@ class Plan:
     days: int
     widened: bool = False
     snr_runs: int = 0
+    days_from: int = 0  # nominal days skipped: days not seen before (the seeds are one sequence)
+
+    def day_list(self) -> list[int]:
+        """The nominal days' seeds: ``days`` of the sequence after its first ``days_from``."""
+        return day_seeds(self.days_from + self.days)[self.days_from:]
 
     def tasks(self) -> list[dict]:
         """Every task, slowest parts first so the cluster's tail stays short."""
         w = self.widened
         fw = ([dict(t, part="firmware") for t in cell_tasks(self.fw_runs, 3, w)]
               if self.fw_runs else [])
-        days = [{"part": "day", "seed": s, "widened": w} for s in day_seeds(self.days)]
+        days = [{"part": "day", "seed": s, "widened": w} for s in self.day_list()]
         cells = [dict(t, part="cell") for t in cell_tasks(self.runs, 1, w)] if self.runs else []
         occ2 = [dict(t, part="occ2") for t in occ2_tasks(self.occ2_runs, widened=w)]
         snr = snr_tasks(self.snr_runs, w) if self.snr_runs else []
