@@ -22,6 +22,8 @@ from pump.uptime import Uptime
 from pump.version import VERSION
 
 CONTROL_MS = const(100)
+_HALF = const(0x20000000)  # pump.ticks
+_MASK = const(0x3FFFFFFF)
 SUPERVISOR_MS = const(1000)
 PRESSURE_RING = const(600)  # 60 s of 10 Hz samples
 BATTERY_EVERY = const(10)  # supervisor ticks between battery reads
@@ -145,7 +147,11 @@ class App:
             button.sample(now, pressed)
         for hook in self.hooks:  # a for over a list allocates nothing on MicroPython (measured)
             hook(now)
-        self.delivery.tick(now)  # settles when there is more to do than integrate the rate
+        delivery = self.delivery
+        # settle only past its wake (pump/delivery.py), ticks_diff inlined: most ticks would
+        # only integrate the rate, which the next settle does for the whole span at once
+        if delivery.bolus is not None or ((now - delivery.wake + _HALF) & _MASK) - _HALF >= 0:
+            delivery.settle(now)
 
     def supervise(self, now):
         self.therapy.tick(now)

@@ -70,7 +70,15 @@ class Delivery:
         self._tod = 0  # time of day at _last
         self._minute = 0  # ms into the current rolling-totals minute
         self._low_sent = False
-        self._wake = 0  # the first tick that has anything to settle (see tick); set by start
+        # The first instant a control tick has more to do than integrate the rate (set by
+        # ``_plan``): until then (no pulse due, no profile, minute or temp-basal edge, no bolus
+        # running) the tick leaves the span to the next settle, which integrates it at once to
+        # the same ints (the rate is constant over it). The app's control tick reads it with
+        # ``bolus`` and calls ``settle`` only past it (pump/app.py: a call would cost more than
+        # the check). Every other caller settles in full before it reads or changes the state,
+        # and every change of what the wake depends on is followed by ``_retarget`` or a
+        # settle, which plan it again.
+        self.wake = 0
         self.journal = None  # pump.journal.Journal when the board has durable storage
         self.bolus_pulse_hooks = []  # callables(mU) after each bolus pulse
 
@@ -82,20 +90,8 @@ class Delivery:
         self._check_reservoir()  # an empty reservoir at boot must alarm before anything runs
         self._retarget(now)
 
-    @micropython.native
-    def tick(self, now):
-        """The control tick's settle. Until ``_wake`` a tick would only integrate the rate
-        (no pulse due, no profile, minute or temp-basal edge, no bolus running): that is
-        left to the next settle, which integrates the whole span at once to the same ints
-        (the rate is constant over it). Every other caller settles in full before it reads
-        or changes the state, and every change of what the wake depends on is followed by
-        ``_retarget`` or a settle, which plan it again."""
-        if self.bolus is None and ((now - self._wake + _HALF) & _MASK) - _HALF < 0:
-            return
-        self.settle(now)
-
     def _plan(self):
-        """``_wake``: the first instant a tick has more to do than integrate the rate."""
+        """``wake``: the first instant a tick has more to do than integrate the rate."""
         ahead = _MINUTE_MS - self._minute  # the rolling totals' minute ends
         seg = self.profile.seg_end - self._tod  # the profile segment ends
         if seg < ahead:
@@ -108,7 +104,7 @@ class Delivery:
             due = (self._half - self._acc + rate - 1) // rate  # the basal pulse is due
             if due < ahead:
                 ahead = due
-        self._wake = (self._last + ahead) & _MASK
+        self.wake = (self._last + ahead) & _MASK
 
     @micropython.native
     def settle(self, now):

@@ -143,35 +143,44 @@ class LineTask:
     @micropython.native
     def tick(self, now):
         """One control tick: this tick's sample and the last tick's pulses to the detectors,
-        then the alarms. Most ticks see no pulse, no fault and no change: the checks for
-        those are inlined here and the handlers run only when something changed."""
+        then the alarms. Most ticks see no pulse, no fault and no change: ``watch.sample``
+        says when there is something to look at, and the handlers run only then."""
         app = self.app
         watch = self.watch
+        look = False
         if app.delivery.pushed != self._given:
             n = self._seen_pulses()
             while n > 0:  # the pulses of the previous tick come before this tick's sample
                 watch.pulse(self._prev)
                 n -= 1
+                look = True  # a pulse's features and the bolus test may have judged
         pressure = app.pressure
         i = app.pressure_index - 1
         if i < 0:
             i = len(pressure) - 1
-        watch.sample(now, pressure[i])
-        dis = watch.dis
-        if dis.updates != self._updates:
-            self._calibrated()
+        if watch.sample(now, pressure[i]) or self._sensor != OK:
+            look = True
+        if look:
+            dis = watch.dis
+            if dis.updates != self._updates:
+                self._calibrated()
+            if watch.sensor.fault != self._sensor:
+                self._sensor_changed(now)
         prev = self._prev
         self._prev = now
-        if watch.sensor.fault != self._sensor:
-            self._sensor_changed(now)
         connector = self._connector
         if connector is not None:
             if (not connector.closed()) != self._connector_open:  # the switch moved
                 self._connector_changed(now)
         if self.planned:
             self._planned_tick(now, ticks_diff(now, prev))
-        elif self._sensor == OK:
-            if watch.occ.occluded or dis.disconnected or dis.leaking or self._latched:
+        elif look or self._latched:
+            # a line fault is only raised where the detectors ran (look), and stays latched
+            # (``_latched``) until acknowledged and re-armed: no other tick can find one
+            dis = watch.dis
+            if self._sensor == OK and (
+                watch.occ.occluded or dis.disconnected or dis.leaking or self._latched
+            ):
                 self._check_line(now)
 
     # -- planned disconnect (DIS-2) -------------------------------------------------

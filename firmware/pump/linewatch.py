@@ -70,9 +70,16 @@ class LineWatch:
 
     @micropython.native
     def sample(self, now, counts):
+        """One raw reading (ADC counts) to the sensor check, the features and the detectors.
+        Returns True when the line task must look at their state: a sensor fault stands or
+        has just ended, a pulse's features came ready (the detectors learn and judge from
+        them), or an occlusion check finds the line blocked. Most samples change none of
+        that and return False."""
         feat = self.feat
+        sensor = self.sensor
+        was = sensor.fault
         # feat.noise_pa(), inlined (a call costs more than the division on MicroPython)
-        fault = self.sensor.sample(counts, feat.noise64 // NOISE_DIV, self.dis.jref)
+        fault = sensor.sample(counts, feat.noise64 // NOISE_DIV, self.dis.jref)
         if fault != OK:
             if fault == OUT_OF_RANGE and counts > RAIL_MID and feat.climbed(HALF_SCALE_PA):
                 # the line's own pressure went past the sensor's range, climbing pulse by
@@ -80,9 +87,10 @@ class LineWatch:
                 # a sensor fault (a flowing line stays far below even in a bolus; a failing
                 # sensor jumps to its rail)
                 self.occ.occluded = True
-                self.sensor.fault = OK
-            return
+                sensor.fault = OK
+            return True
         events = feat.sample(now, counts_to_pa(counts))
+        look = was != OK or (events & (EV_R | EV_L)) != 0
         if events & EV_R:
             dis = self.dis
             short = dis.jref - feat.r  # what this pulse left short of a bump
@@ -95,7 +103,9 @@ class LineWatch:
             self.dis.on_l(feat)
             self.occ.learn_tau(self.dis.tau_ms())
         if feat.phase % CHECK_EVERY == 0:  # the window scan twice a second is plenty
-            self.occ.check(feat)
+            if self.occ.check(feat):
+                look = True
+        return look
 
     def pulse(self, now):
         feat = self.feat

@@ -6,8 +6,9 @@ application: the firmware sees only driver calls, as on a real board.
 
 import sys
 
-from pump.compat import micropython
+from pump.compat import const, micropython
 from pump.filestore import MemoryStore
+from pump.ticks import TICKS_MASK
 
 from boards import hal
 from boards.drivers.watchdog import GatedWatchdog
@@ -16,6 +17,7 @@ from boards.emu.clock import VirtualClock
 from boards.emu.plant import Plant
 
 _NEVER = 0x3FFFFFFF  # no more edges (a small int on a 32-bit board too)
+_HALF = const(0x20000000)  # pump.ticks
 
 
 class EmuMotor(hal.Motor):
@@ -159,19 +161,18 @@ class EmuBattery(hal.Battery):
 
 class WatchdogCounter:
     """The emulated hardware watchdog's counter: if virtual time passes ``timeout_ms``
-    without a feed (a hung task), the clock raises WatchdogReset at that instant."""
+    without a feed (a hung task), the clock raises WatchdogReset at that instant
+    (``clock.bite``, which the counter keeps at the last feed plus the timeout)."""
 
     def __init__(self, clock, timeout_ms):
         self.clock = clock
         self.timeout = timeout_ms
-        self.fed = clock.now
-        self.feeds = 0
-        clock.watchdog = self
+        self.feed()
 
     @micropython.native
     def feed(self):
-        self.fed = self.clock.now
-        self.feeds += 1
+        clock = self.clock
+        clock.bite = clock.now + self.timeout
 
 
 class EmuWatchdog(GatedWatchdog):
@@ -182,10 +183,24 @@ class EmuWatchdog(GatedWatchdog):
         counter = WatchdogCounter(clock, timeout_ms)
         GatedWatchdog.__init__(self, lambda: counter, clock.ticks_ms)
         self.counter = counter
+        self._clock = clock
+        self._timeout = timeout_ms
+
+    @micropython.native
+    def feed(self, now=None):
+        """``GatedWatchdog.feed`` with the counter fed inline when the gate has nothing to
+        walk (the scheduler feeds after every task: the call would cost more than the feed)."""
+        if now is None or self._walk or (
+            ((now - self._alive_until + _HALF) & TICKS_MASK) - _HALF > 0
+        ):
+            GatedWatchdog.feed(self, now)  # walks the watched tasks; starts and feeds the counter
+            return
+        clock = self._clock
+        clock.bite = clock.now + self._timeout
 
     def restart(self):
         """A board reset: the counter restarts and the watch list is lost with the RAM."""
-        self.counter.fed = self.counter.clock.now
+        self.counter.feed()
         self.clear()
 
 

@@ -45,7 +45,9 @@ class VirtualClock(hal.Clock):
         self.start = start_ticks & TICKS_MASK
         self.end = end_ms
         self.speed = speed
-        self.watchdog = None  # the emulated watchdog counter registers itself here
+        # the virtual instant the emulated watchdog bites if not fed again (fed + timeout),
+        # kept here by its counter (boards/emu/board.py); None: no watchdog
+        self.bite = None
         self._wall0 = _wall_ms()
 
     @micropython.native
@@ -60,8 +62,8 @@ class VirtualClock(hal.Clock):
         if d <= 0:
             return
         target = now + d
-        wdt = self.watchdog
-        if wdt is not None and target - wdt.fed > wdt.timeout:
+        bite = self.bite
+        if bite is not None and target > bite:
             self._check_watchdog(target)
         end = self.end
         if end is not None and target > end:
@@ -79,9 +81,8 @@ class VirtualClock(hal.Clock):
         self.now += ms
 
     def _check_watchdog(self, target):
-        wdt = self.watchdog
-        if wdt is not None and target - wdt.fed > wdt.timeout:
-            bite = wdt.fed + wdt.timeout
+        bite = self.bite
+        if bite is not None and target > bite:
             if self.end is None or bite <= self.end:
                 self.now = bite
                 raise WatchdogReset()
