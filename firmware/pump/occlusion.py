@@ -27,7 +27,7 @@ pulses before the detector reports.
 from array import array
 
 from pump.compat import const, micropython
-from pump.linefeat import AVG_N
+from pump.linefeat import AVG_N, NOISE_DIV
 
 TAU_SLOW_MS = const(90000)  # slowest plausible flowing line, before the site is learned
 TAU_SLOW_MIN_MS = const(40000)
@@ -181,30 +181,42 @@ class OcclusionDetector:
 
     @micropython.native
     def check(self, feat):
-        """Update from the latest sample; returns True once the line is judged occluded."""
+        """Update from the latest sample; returns True once the line is judged occluded.
+
+        Runs twice a second: the rings are read through locals and ``noise_pa`` and ``_clip``
+        are inlined (a call or an attribute read costs more than the arithmetic here)."""
         if not self._interval(feat):
             return self.occluded  # no new information yet: keep the streak
         evidence = False
-        if feat.since <= WINDOW_MS:
-            noise = feat.noise_pa()
+        span = feat.since
+        if span <= WINDOW_MS:
+            noise = feat.noise64 // NOISE_DIV  # feat.noise_pa()
             s_dec = self._d
             s_exp = self._e
             s_var = self._v
-            s_dec = self._clip(s_dec, s_var, noise)
-            span = feat.since
+            low = -CLIP_SD * noise * isqrt(s_var) // 8  # self._clip(s_dec, s_var, noise)
+            if s_dec < low:
+                s_dec = low
             evidence = 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span)
-            j = self._i
-            n = 0
-            while not evidence and n < self._n:
-                j = (j - 1) % K
-                span += self._dur[j]
-                if span > WINDOW_MS:
-                    break
-                s_dec += self._dec[j]
-                s_exp += self._exp[j]
-                s_var += self._var[j]
-                evidence = 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span)
-                n += 1
+            if not evidence:
+                dur = self._dur
+                dec = self._dec
+                exp = self._exp
+                var = self._var
+                j = self._i
+                n = self._n
+                while n > 0:
+                    j = j - 1 if j > 0 else K - 1
+                    span += dur[j]
+                    if span > WINDOW_MS:
+                        break
+                    s_dec += dec[j]
+                    s_exp += exp[j]
+                    s_var += var[j]
+                    if 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span):
+                        evidence = True
+                        break
+                    n -= 1
         self.evidence = evidence
         # a leaky count, not a run: evidence near its threshold flickers with the noise, and
         # a movement step (at most 30 s) can never add up to PERSIST on its own

@@ -266,9 +266,9 @@ class Plant:
             self._apply_due(end)
         if end > self.t_ms:
             self._advance(end - self.t_ms)
+        rng = self.rng
         rate = self._spike_rate
         if rate:
-            rng = self.rng
             x = rng.state  # rng.below(86400000), inlined (xorshift32: XorShift32.next)
             x ^= (x << 13) & 0xFFFFFFFF
             x ^= x >> 17
@@ -277,10 +277,24 @@ class Plant:
             if x % 86400000 < rate * dt_ms:
                 amp = rng.between(self._spike_pa // 2, self._spike_pa)
                 self.spike_pending = amp if rng.below(2) else -amp
-        if self._walk_pa:
+        # the walk moves once a second and a movement step is drawn for while none stands:
+        # their conditions are checked here, the work is done in the helpers (a call costs
+        # more than the check; most ticks have nothing for them to do)
+        if self._walk_pa and self._walk_s < self.t_ms // 1000:
             self._walk()
-        if self._steps_per_day:
-            self._movement(dt_ms)
+        per_day = self._steps_per_day
+        if per_day:
+            if self.step_pa:
+                if self.t_ms >= self._step_end:
+                    self.step_pa = 0
+            else:
+                x = rng.state  # rng.below(86400000), inlined as above
+                x ^= (x << 13) & 0xFFFFFFFF
+                x ^= x >> 17
+                x ^= (x << 5) & 0xFFFFFFFF
+                rng.state = x
+                if x % 86400000 < per_day * dt_ms:
+                    self._step_starts()
 
     def _apply_due(self, end):
         """Advance to each scheduled fault due by ``end`` and apply it."""
@@ -301,17 +315,13 @@ class Plant:
             w += self.rng.gauss(self.p["walk_pa"] * 1000) - (w >> 10)
             self.walk_mpa = limit if w > limit else (-limit if w < -limit else w)
 
-    def _movement(self, dt_ms):
+    def _step_starts(self):
         """Movement and posture: a pressure step on pump and site that moves the whole
-        reading (baseline and bump alike) for step_ms, steps_per_day on average."""
-        if self.step_pa:
-            if self.t_ms >= self._step_end:
-                self.step_pa = 0
-            return
-        if self.rng.below(86400000) < self.p["steps_per_day"] * dt_ms:
-            p = self.p
-            self.step_pa = self.rng.between(p["step_pa"] // 2, p["step_pa"])
-            self._step_end = self.t_ms + self.rng.between(p["step_ms"] // 2, p["step_ms"])
+        reading (baseline and bump alike) for step_ms, steps_per_day on average (``step``
+        draws when one starts)."""
+        p = self.p
+        self.step_pa = self.rng.between(p["step_pa"] // 2, p["step_pa"])
+        self._step_end = self.t_ms + self.rng.between(p["step_ms"] // 2, p["step_ms"])
 
     def _push(self, dt_ms):
         """The motor is still pushing: pulse_nl over pulse_ms."""
