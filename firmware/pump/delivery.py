@@ -374,15 +374,12 @@ class Delivery:
         """Start a normal (duration_ms 0) or extended bolus of ``amount`` mU."""
         reason = self.bolus_problem(amount, duration_ms)
         if reason is not None:
-            self.log.emit(
-                "refused", "what=bolus amount=%d src=%s reason=%s" % (amount, source, reason)
-            )
-            return reason
+            return self._refuse("bolus", amount, source, reason)
         self.settle(now)
         s = self.settings
         kind = EXTENDED if duration_ms else NORMAL
         if not duration_ms:
-            duration_ms = (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
+            duration_ms = self._train_ms(amount)
         self.bolus_count += 1
         bolus = Bolus(self.bolus_count, amount, s.pulse, duration_ms, kind, source)
         bolus.last = now
@@ -396,6 +393,17 @@ class Delivery:
         self._deliver_bolus(bolus, 0)
         return None
 
+    def _refuse(self, what, amount, source, reason):
+        self.log.emit(
+            "refused", "what=%s amount=%d src=%s reason=%s" % (what, amount, source, reason)
+        )
+        return reason
+
+    def _train_ms(self, amount):
+        """How long ``amount`` mU takes at the bolus speed, in whole pulses."""
+        s = self.settings
+        return (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
+
     def request_prime(self, now, amount, source):
         """DEL-7: fill the cannula of a new set with ``amount`` mU, in pulses at the bolus
         speed (the line detectors learn the new site's open response from them)."""
@@ -405,13 +413,10 @@ class Delivery:
         if reason is None and amount > self.reservoir:
             reason = "reservoir"
         if reason is not None:
-            self.log.emit(
-                "refused", "what=prime amount=%d src=%s reason=%s" % (amount, source, reason)
-            )
-            return reason
+            return self._refuse("prime", amount, source, reason)
         self.settle(now)
         s = self.settings
-        duration_ms = (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
+        duration_ms = self._train_ms(amount)
         prime = Bolus(0, amount, s.pulse, duration_ms, PRIME, source)
         prime.last = now
         self.bolus = prime
