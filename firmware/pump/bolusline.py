@@ -17,24 +17,35 @@ after the push climbed over the interval:
 
 ``a`` and ``b`` are learned from this site's own open runs (its first intervals,
 the line still low, against the rest, of each run that ended without an occlusion
-alarm), not from a model: a line that stiffens with pressure, a tissue depot
-filling under the cannula and the real decay all fold into them. The excess
-of each interval over the learned open line, ``ex = rise - (a - b * E)``, is
-about 0 on an open line and ``b * E`` on a blocked one; the line is judged
-blocked when two of the last MEDIAN_N intervals' ``ex`` stand above Z_SD
-standard deviations of ``ex`` (from the measured noise and the samples each
-interval's level averages) plus twice the spread ``ex`` showed on this site's
-open runs plus half of ``b * E`` (the site's resistance wanders, a depot moves
-the plateau over a long bolus), and none below half of that: a movement step's
-edge, smeared over two intervals by the filters, is followed by intervals at
-the open line's response. A learning run's intervals more than OUTLIER times
-the mean distance off its fitted line (a movement step's edge: the features
-cannot see steps during a bolus) are fitted again without, and left out of the
-spread. A run that starts far from rest (a bolus soon after
-another: a tissue depot that drains over minutes) is neither judged nor
-learned from. Before the site has shown an open run nothing is judged here
-(docs/detection.md: the first bolus on a site; a stiffening line can then
-climb as a blocked one does for tens of pulses).
+alarm: a bolus, or the prime at a set change, DEL-7), not from a model: a line
+that stiffens with pressure, a tissue depot filling under the cannula and the
+real decay all fold into them. The excess of each interval over the learned
+open line, ``ex = rise - (a - b * E)``, is about 0 on an open line and ``b * E``
+on a blocked one. Each interval is judged at its last sample, before the next
+pulse is made. The line is judged blocked when two of the last MEDIAN_N
+intervals' ``ex`` stand above Z_SD standard deviations of ``ex`` (from the
+measured noise and the samples each interval's level averages) plus twice the
+spread ``ex`` showed on this site's open runs plus half of ``b * E`` (the site's
+resistance wanders, a depot moves the plateau over a long bolus), and none below
+half of that: a movement step's edge, smeared over two intervals by the filters,
+is followed by intervals at the open line's response. Or, since a blocked line
+holds back ``b * E`` in EVERY interval while the rises of successive intervals
+telescope (the noise of their sum is that of its two end levels), by the sum:
+``ex`` less that allowance (half of ``b * E`` and the spread), added up interval
+by interval and never below 0 (a CUSUM; one interval adds at most ``b * E`` and
+two SD, all a blocked line could), above Z_SD SD plus twice the spread, with the
+last STREAK intervals each above the allowance (a step's edge is over in two), from
+the run's LOW_N + 1st interval on (before, a line learned from one run can miss by more
+than a blockage holds back). Only intervals at the bolus period are judged (a basal
+pulse between two bolus pulses makes two short cycles at other phases).
+A learning run's intervals more than OUTLIER times the mean distance off its
+fitted line (a movement step's edge: the features cannot see steps during a
+bolus) are fitted again without, and left out of the spread. A run that starts
+far from rest (a bolus soon after another: a tissue depot that drains over
+minutes) is neither judged nor learned from. Before the site has shown an open
+run (a bolus or a prime) nothing is judged here (docs/detection.md: the first
+bolus on a site; a stiffening line can then climb as a blocked one does for tens
+of pulses).
 
 A leak of p % at the site makes the open line let out b / (1 - p) per
 interval: ``ex`` goes negative by about ``b * E * p / (1 - p)``; the leak
@@ -44,7 +55,7 @@ excess the site's open runs reached (``e_top``): the response is a straight
 line measured over that range, and above it a line that stiffens with pressure
 lets out more than the line says, as a leak does.
 
-All per pulse, nothing per tick; ints only, intermediates below 2**30.
+All per pulse or per cycle, nothing per tick; ints only, intermediates below 2**30.
 """
 
 from array import array
@@ -66,6 +77,7 @@ LOW_N = const(6)  # a run's first intervals (the line still low) against the res
 SPREAD_MAX = const(100000)
 PERIOD_SLACK_MS = const(300)  # cycles this much longer or shorter are not at the same phase
 SETTLE_CYCLES = const(1)  # cycles after a change of period before the chain goes on
+STREAK = const(3)  # occlusion by the sum: cycles in a row above the allowance
 OUTLIER = const(3)  # an interval this many times the mean distance off the line is not the line's
 KEEP = const(32)  # the last intervals of a run kept to measure how well the learned line fits
 
@@ -97,6 +109,9 @@ class BolusWatch:
         self._start_run(0)
 
     def _start_run(self, baseline):
+        self.cus = 0  # the excess over the open line's allowance, added up (Pa)
+        self.streak = 0  # cycles in a row above the allowance
+        self._judged = False  # the cycle before the coming pulse was judged (on_cycle)
         self.n = 0  # intervals of this run judged
         self.b0 = baseline  # the resting baseline when the run started
         self.l_prev = 0  # the mean level of the cycle before
@@ -118,8 +133,12 @@ class BolusWatch:
     def on_pulse(self, feat, interval, jref, blocked):
         """A pulse is about to be made, ``interval`` ms after the one before (call before
         ``feat.pulse``). ``blocked``: an occlusion stands (the run is not learned from).
-        Updates ``occluded`` and ``leaking``."""
+        Keeps the run's chain of cycles; each cycle is judged at its last sample, before
+        the next pulse is made (``on_cycle``, when ``feat.cycle_end`` samples are in)."""
         level = feat.cycle_level()
+        judged = self._judged
+        self._judged = False
+        feat.cycle_end = 0
         if interval >= CLOSE_MS or interval <= 0:
             if self.n:
                 self._end_run(jref, blocked)
@@ -131,20 +150,36 @@ class BolusWatch:
             return
         if not self.judged:
             return
-        if self.period == 0 or interval - self.period > PERIOD_SLACK_MS or (
+        if 4 * interval < 3 * REF_MS or 2 * interval > 3 * REF_MS:
+            # not the bolus period (a basal pulse between two bolus pulses: two short cycles
+            # at other phases of the decay): neither judged nor learned from, and the chain
+            # starts again at the bolus period (judged at half the period, such cycles raised
+            # 3 false occlusions in 120 widened nominal days, 100 to 130 pulses into a bolus)
+            self.period = 0
+            return
+        if self.period == 0 or not judged or interval - self.period > PERIOD_SLACK_MS or (
             self.period - interval > PERIOD_SLACK_MS
         ):
             # the first cycle of a run, or one of another length (a basal pulse between two
-            # bolus pulses): its mean is not at the phase of the next; start the chain again
-            # once the motor is back in step (a push may still be going on)
+            # bolus pulses, a pulse before the cycle was full): its mean is not at the phase
+            # of the next; start the chain again once the motor is back in step (a push may
+            # still be going on)
             self.period = interval
             self.l_prev = level
             self._settle = SETTLE_CYCLES
-            return
+        # the next cycle is judged when it holds as many samples as this one did
+        feat.cycle_end = feat.cycle_n
+
+    def on_cycle(self, feat):
+        """The last sample of a cycle as long as the one before: its mean is at the chain's
+        phase. Updates ``occluded`` and ``leaking``."""
+        self._judged = True
+        level = feat.cycle_level()
         if self._settle:
             self._settle -= 1
             self.l_prev = level
             return
+        interval = self.period
         e = self.l_prev - self.b0
         e = 0 if e < 0 else (E_MAX if e > E_MAX else e)
         rise = level - self.l_prev
@@ -160,14 +195,32 @@ class BolusWatch:
         self.ex = ex
         self._ex[self.i] = ex
         self.i = (self.i + 1) % RING
+        sd = self.sd(feat)
         # the noise, this site's spread, and half of what the open line lets out: its
         # resistance wanders (posture, swelling) and a depot filling under the cannula moves
         # its plateau over a long bolus, both in proportion (a blocked line keeps all of it)
-        thr = self.threshold(feat) + (out >> 1)
+        allow = (out >> 1) + self.spread
+        thr = Z_SD * sd + 2 * self.spread + (out >> 1)
         # two of the last three intervals above the threshold and none far below it: a
         # movement step's edge (smeared over two intervals by the filters) is followed by
         # intervals at the open line's response, a blocked line's are not
         if self.n >= MEDIAN_N and self._med(MEDIAN_N) > thr and self._tmp[0] > thr >> 1:
+            self.occluded = True
+        # the excess over the allowance, added up cycle by cycle (a CUSUM): a blocked line
+        # holds back what the open one lets out in EVERY cycle, while the noise of a sum of
+        # rises is that of its two end levels only (the rises telescope); one cycle adds at
+        # most what a blocked line could (all of ``out``, and the noise), and the last
+        # STREAK cycles must each stand above the allowance (a step's edge is over in two).
+        # Not judged in a run's first LOW_N cycles: there a line learned from one run can
+        # miss by more than a blockage holds back (``b * E`` is small while ``E`` is), and
+        # every cycle adds the miss (a false occlusion 10 s into a 2nd bolus, 1 of 120 widened
+        # nominal days); the two-of-three test judges those cycles
+        d = ex - allow
+        cap = out + 2 * sd
+        d = self.cus + (cap if d > cap else d)
+        self.cus = d if d > 0 else 0
+        self.streak = self.streak + 1 if ex > allow else 0
+        if self.n > LOW_N and self.streak >= STREAK and self.cus > Z_SD * sd + 2 * self.spread:
             self.occluded = True
         # the leak only where this site's open response was measured: above the highest
         # excess it was learned at, the line is an extrapolation, and one that stiffens with
@@ -197,15 +250,15 @@ class BolusWatch:
             self._hi_e += e
             self._hi_r += rise
 
-    def threshold(self, feat):
-        """Z_SD standard deviations of one interval's ex (two levels, each a mean of
-        ``feat.cycle_n`` median-of-3 samples) plus twice this site's open-run spread (which
-        holds that noise once more: without it, a 2nd-bolus occlusion came 1 to 3 pulses
-        sooner but a widened nominal day raised a false occlusion at a bolus's start, where
-        the learned line misses most and the spread, from a run's last cycles, looks least)."""
+    def sd(self, feat):
+        """The standard deviation of one interval's ex from the noise alone: two levels,
+        each a mean of ``feat.cycle_n`` median-of-3 samples. The thresholds add twice this
+        site's open-run spread (which holds that noise once more: without it, a 2nd-bolus
+        occlusion came 1 to 3 pulses sooner but a widened nominal day raised a false
+        occlusion at a bolus's start, where the learned line misses most and the spread,
+        from a run's last cycles, looks least)."""
         n = feat.cycle_n if feat.cycle_n > 0 else 1
-        sd = feat.noise_pa() * isqrt(8 * VAR_Q // n) >> 4
-        return Z_SD * sd + 2 * self.spread
+        return feat.noise_pa() * isqrt(8 * VAR_Q // n) >> 4
 
     def _med(self, n):
         """The median of the last ``n`` ex (a small insertion sort into a scratch array)."""

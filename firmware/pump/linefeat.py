@@ -52,6 +52,7 @@ _MASK = const(0x3FFFFFFF)
 EV_A = const(1)
 EV_R = const(2)
 EV_L = const(4)
+EV_C = const(8)
 
 # 256 * log2(1 + i/16), i = 0..16
 _LOG2_FRAC = (0, 22, 44, 63, 82, 100, 118, 134, 150, 165, 179, 193, 207, 220, 232, 244, 256)
@@ -138,6 +139,7 @@ class LineFeatures:
         self.r_ok = False
         self._csum = 0  # the samples since the last pulse (closely spaced pulses)
         self.cycle_n = 0
+        self.cycle_end = 0  # samples in a cycle of a run (pump/bolusline.py), 0: none
         self.leak_l = -1
         self.leak_sd = 0
         self.l_exact = False
@@ -261,10 +263,13 @@ class LineFeatures:
         self._p1 = pa
         if not pulses:
             return 0
+        events = 0
         if since < CYCLE_MAX_MS:
             self._csum += m
-            self.cycle_n += 1
-        events = 0
+            cycle_n = self.cycle_n + 1
+            self.cycle_n = cycle_n
+            if cycle_n == self.cycle_end:
+                events = EV_C  # the cycle is as long as the one before: judge it now
         if since < RISE_MAX_MS:
             self._rise(since, level)
         if not self.a_ok:

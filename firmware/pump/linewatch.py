@@ -8,7 +8,7 @@ does that), so CPython tests and the bench drive it directly.
 from pump.bolusline import BolusWatch
 from pump.compat import const, micropython
 from pump.disconnect import DisconnectDetector
-from pump.linefeat import EV_L, EV_R, NOISE_DIV, NOISE_SETTLED, LineFeatures
+from pump.linefeat import EV_C, EV_L, EV_R, NOISE_DIV, NOISE_SETTLED, LineFeatures
 from pump.occlusion import OcclusionDetector
 from pump.pressure import counts_to_pa
 from pump.sensorcheck import OK, OUT_OF_RANGE, SensorCheck
@@ -91,6 +91,9 @@ class LineWatch:
             return True
         events = feat.sample(now, counts_to_pa(counts))
         look = was != OK or (events & (EV_R | EV_L)) != 0
+        if events & EV_C:  # the last sample of a cycle of a run: judge it before the next pulse
+            if self._cycle(feat):
+                look = True
         if events & EV_R:
             dis = self.dis
             short = dis.jref - feat.r  # what this pulse left short of a bump
@@ -107,20 +110,24 @@ class LineWatch:
                 look = True
         return look
 
+    def _cycle(self, feat):
+        bolus = self.bolus
+        bolus.on_cycle(feat)
+        if bolus.occluded:
+            self.occ.occluded = True
+        if bolus.leaking:
+            self.dis.leaking = True
+        return bolus.occluded or bolus.leaking  # the line task must look at what it raised
+
     def pulse(self, now):
         feat = self.feat
         if feat.close() & EV_R:  # the last pulse's features the next one cuts short
             self.dis.on_r(feat)
         self.occ.on_pulse(feat)
         if feat.pulses:
-            bolus = self.bolus
             dis = self.dis
             blocked = self.occ.occluded or dis.disconnected or dis.leaking
-            bolus.on_pulse(feat, ticks_diff(now, feat.t_pulse), dis.jref, blocked)
-            if bolus.occluded:
-                self.occ.occluded = True
-            if bolus.leaking:
-                self.dis.leaking = True
+            self.bolus.on_pulse(feat, ticks_diff(now, feat.t_pulse), dis.jref, blocked)
         feat.pulse(now)
 
     def occluded(self):
