@@ -51,15 +51,47 @@ def test_a_bad_prime_is_refused_with_its_reason():
         commands.parse("prime", {})
     b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 0]]))
     app = b.app
+    assert commands.execute(app, b.now, ("set_changed", 0, 0), "host") is None
     assert commands.execute(app, b.now, ("prime", 70, 0), "host") == "not_whole_pulses"
     assert commands.execute(app, b.now, ("suspend", 0, 0), "host") is None
     assert commands.execute(app, b.now, ("prime", 500, 0), "host") == "suspended"
     assert app.delivery.pushed == 0
 
 
+def _refusals(b):
+    return [e.fields["reason"] for e in b.events("refused") if e.fields["what"] == "prime"]
+
+
+def test_a_prime_is_refused_unless_a_set_change_came_since_the_last_one():
+    """DEL-7: a prime fills a NEW set's cannula; one with the cannula in the body would give
+    insulin that IOB does not count. Refused (``no_set_change``, from the host and when
+    offered for the long press) before any set change, after a prime until the next set
+    change, and after a reboot (the flag is not journaled: the set change is told again)."""
+    b = Bench(scenario(duration="1:00:00", basal_u_per_h=[[0, 0]]))
+    app = b.app
+    prime = ("prime", 100, 0)
+    assert commands.execute(app, b.now, prime, "host") == "no_set_change"
+    assert commands.execute(app, b.now, prime, "host", confirm_on_pump=True) == "no_set_change"
+    assert commands.execute(app, b.now, ("set_changed", 0, 0), "host") is None
+    assert commands.execute(app, b.now, prime, "host") is None
+    b.run_for(20_000)
+    assert app.delivery.prime_given == 100
+    assert commands.execute(app, b.now, prime, "host") == "no_set_change"  # primed already
+    assert commands.execute(app, b.now, ("set_changed", 0, 0), "host") is None
+    b.reboot()
+    app = b.app
+    assert commands.execute(app, b.now, prime, "host") == "no_set_change"
+    assert commands.execute(app, b.now, ("set_changed", 0, 0), "host") is None
+    assert commands.execute(app, b.now, prime, "host") is None
+    b.run_for(20_000)
+    assert app.delivery.prime_given == 100  # since the reboot
+    assert _refusals(b) == ["no_set_change"] * 4
+
+
 def test_a_prime_from_the_link_starts_only_on_the_long_press_and_a_press_cancels_it():
     b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 0]]))
     app = b.app
+    assert commands.execute(app, b.now, ("set_changed", 0, 0), "host") is None
     cmd = commands.parse("prime", {"amount_u": 0.5})
     assert commands.execute(app, b.now, cmd, "host", confirm_on_pump=True) is None
     b.run_for(5000)

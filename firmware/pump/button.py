@@ -130,7 +130,7 @@ class ButtonBolus:
         if self.state != IDLE or (self.held and not from_menu):
             reason = "button_busy"
         elif prime:
-            reason = self.delivery.can_bolus()
+            reason = self.delivery.prime_problem(amount)
         else:
             reason = self.delivery.bolus_problem(amount, duration_ms)
         if reason is not None:

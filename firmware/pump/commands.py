@@ -181,6 +181,7 @@ def _prime(app, now, a, b, source, confirm_on_pump):
 
 def _set_changed(app, now, a, b, source, confirm_on_pump):
     app.therapy.set_changed(now)
+    app.delivery.set_changed()  # its cannula may be primed, once (DEL-7)
     app.line.new_site(now)  # the detectors learn the new site (docs/detection.md)
     return None
 

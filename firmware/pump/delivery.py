@@ -61,6 +61,9 @@ class Delivery:
         self.basal_given = 0  # mU delivered as basal since boot
         self.bolus_given = 0  # mU delivered as bolus since boot
         self.prime_given = 0  # mU pushed to prime a set since boot (DEL-7: not delivered)
+        # DEL-7: a set change was recorded since the last prime (or boot), so a prime may
+        # start; a prime into a cannula already in the body is insulin IOB does not count
+        self.set_new = False
         self.pushed = 0  # mU the motor pushed since boot, every kind (the line task counts it)
         self.totals = RollingTotals()
         self._acc = 0
@@ -404,16 +407,30 @@ class Delivery:
         s = self.settings
         return (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
 
-    def request_prime(self, now, amount, source):
-        """DEL-7: fill the cannula of a new set with ``amount`` mU, in pulses at the bolus
-        speed (the line detectors learn the new site's open response from them)."""
+    def set_changed(self):
+        """A new set is on (DEL-7): its cannula may be primed, once."""
+        self.set_new = True
+
+    def prime_problem(self, amount):
+        """Why a prime of ``amount`` mU would be refused now, or None. Once per set change
+        (``no_set_change``): not kept across a reboot, so after one the set change is
+        recorded again before a prime (the pump cannot tell whether the cannula is in)."""
         reason = self.can_bolus()
+        if reason is None and not self.set_new:
+            reason = "no_set_change"
         if reason is None and (amount <= 0 or amount % self.settings.pulse):
             reason = "not_whole_pulses"
         if reason is None and amount > self.reservoir:
             reason = "reservoir"
+        return reason
+
+    def request_prime(self, now, amount, source):
+        """DEL-7: fill the cannula of a new set with ``amount`` mU, in pulses at the bolus
+        speed (the line detectors learn the new site's open response from them)."""
+        reason = self.prime_problem(amount)
         if reason is not None:
             return self._refuse("prime", amount, source, reason)
+        self.set_new = False  # the next prime needs another set change
         self.settle(now)
         s = self.settings
         duration_ms = self._train_ms(amount)
