@@ -88,6 +88,32 @@ def test_a_prime_is_refused_unless_a_set_change_came_since_the_last_one():
     assert _refusals(b) == ["no_set_change"] * 4
 
 
+def test_a_prime_that_would_pass_a_rolling_limit_is_refused_not_held_part_way():
+    """DEL-4: the motor pushes a prime's insulin too, so the hour and day limits refuse it up
+    front with their reason; before, it started and was held part way by the run-time limit
+    (a half-filled cannula the user was not told of at the request)."""
+    b = Bench(
+        scenario(
+            duration="1:00:00",
+            settings={"max_bolus_u": 5, "max_u_per_h": 5.5, "max_u_per_day": 20},
+            basal_u_per_h=[[0, 0]],
+        )
+    )
+    app = b.app
+    assert commands.execute(app, b.now, ("bolus", 5000, 0), "host") is None
+    b.run_for(300_000)
+    assert app.delivery.bolus_given == 5000
+    assert commands.execute(app, b.now, ("set_changed", 0, 0), "host") is None
+    assert commands.execute(app, b.now, ("prime", 1000, 0), "host") == "over_max_per_hour"
+    assert commands.execute(app, b.now, ("prime", 1000, 0), "host", confirm_on_pump=True) == (
+        "over_max_per_hour"
+    )
+    assert commands.execute(app, b.now, ("prime", 500, 0), "host") is None  # 5.5 U in the hour
+    b.run_for(60_000)
+    assert app.delivery.prime_given == 500 and app.delivery.pushed == 5500
+    assert _refusals(b) == ["over_max_per_hour"] * 2
+
+
 def test_a_prime_from_the_link_starts_only_on_the_long_press_and_a_press_cancels_it():
     b = Bench(scenario(duration="10:00", basal_u_per_h=[[0, 0]]))
     app = b.app

@@ -19,7 +19,7 @@ delivered insulin, and never reach insulin on board.
 
 from pump.bolus import EXTENDED, NORMAL, PRIME, Bolus
 from pump.compat import const, micropython
-from pump.limits import RollingTotals, check_bolus, check_rate
+from pump.limits import RollingTotals, check_bolus, check_rate, check_totals
 from pump.settings import save_profile
 from pump.ticks import ticks_diff
 from pump.units import MS_PER_H
@@ -422,6 +422,8 @@ class Delivery:
             reason = "not_whole_pulses"
         if reason is None and amount > self.reservoir:
             reason = "reservoir"
+        if reason is None:
+            reason = check_totals(self.settings, self.totals, amount)
         return reason
 
     def request_prime(self, now, amount, source):

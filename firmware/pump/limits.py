@@ -70,6 +70,13 @@ def check_bolus(settings, totals, amount):
         return "not_whole_pulses"
     if amount > settings.max_bolus:
         return "over_max_bolus"
+    return check_totals(settings, totals, amount)
+
+
+def check_totals(settings, totals, amount):
+    """Reason ``amount`` mU more would pass the rolling hour or day limit, or None (a bolus,
+    or a prime: DEL-4 bounds everything the motor pushes, so both are refused up front rather
+    than held part way)."""
     if totals.hour + amount > settings.max_hour:
         return "over_max_per_hour"
     if totals.day + amount > settings.max_day:
