@@ -107,6 +107,7 @@ class BolusWatch:
         self.occluded = False
         self.leaking = False
         self._start_run(0)
+        self.judged = False  # no baseline yet: a run is judged once a pulse starts it
 
     def _start_run(self, baseline):
         self.cus = 0  # the excess over the open line's allowance, added up (Pa)

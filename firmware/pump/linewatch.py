@@ -128,6 +128,11 @@ class LineWatch:
             dis = self.dis
             blocked = self.occ.occluded or dis.disconnected or dis.leaking
             self.bolus.on_pulse(feat, ticks_diff(now, feat.t_pulse), dis.jref, blocked)
+        elif feat.samples:
+            # the first pulse since boot (a prime, often): the bolus test's run starts from
+            # the resting baseline the samples measured, not from 0 Pa (the preload offset
+            # would read as excess and bend what the site is learned at)
+            self.bolus.on_pulse(feat, 0, self.dis.jref, False)
         feat.pulse(now)
 
     def occluded(self):

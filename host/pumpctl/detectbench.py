@@ -160,10 +160,11 @@ def evaluate(runs: int, seed: int = 1, widened: bool = False) -> list[Row]:
     return _table(one_run, runs, seed, widened)
 
 
-def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 24):
+def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 24,
+                prime: int = 0):
     """One simulated nominal day on a sampled plant: a random basal rate, 3 boluses and a
-    2-hour temporary rate (0 to 8 U/h) at a random time. Not primed: with a 1 U prime at its
-    start the bolus test raised false leaks on 8 of 120 days (docs/detection.md).
+    2-hour temporary rate (0 to 8 U/h) at a random time. ``prime``: pulses of a prime made a
+    minute after boot (0: not primed), the first pulses since boot as on a fresh set.
     ``snr16`` and ``hours``: the SNR sweep's shorter nominal runs at a set signal-to-noise
     (see one_run)."""
     rng = XorShift32(seed)
@@ -174,6 +175,8 @@ def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 2
                for _ in range(3)]
     temp_start = rng.between(1, 20) * 3600000
     temp = (temp_start, temp_start + 7200000, rng.between(0, 8000))
+    if prime:
+        boluses.append((PRIME_AT_MS, prime))
     return simulate(params, seed, hours * 3600000, rate, noisy, boluses=boluses, temp=temp,
                     sen1_noisy=not snr16).alarms
 
