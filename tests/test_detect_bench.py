@@ -71,3 +71,22 @@ def test_days_from_takes_the_days_after_the_first_n_of_the_seed_sequence():
     assert plan.day_list() == detectbench.day_seeds(1003)[1000:]
     days = [t["seed"] for t in plan.tasks() if t["part"] == "day"]
     assert days == plan.day_list() and not set(days) & set(detectbench.day_seeds(1000))
+
+
+def test_days_prime_primes_every_nominal_day_and_says_so(tmp_path):
+    """--days-prime: each day's task carries the prime, and the report names it."""
+    plan = detectbench.Plan(0, 0, 1, 2, True, 0, days_prime=20)
+    assert [t.get("prime") for t in plan.tasks() if t["part"] == "day"] == [20, 20]
+    unprimed = detectbench.Plan(0, 0, 1, 2, True, 0)
+    assert all("prime" not in t for t in unprimed.tasks())  # old results files stay valid
+    out = bench("--runs", "0", "--fw-runs", "0", "--days", "1", "--occ2-runs", "1",
+                "--snr-runs", "0", "--days-prime", "20", "--workers", "1",
+                "--results", str(tmp_path / "r.csv"))
+    assert "each primed with 20 pulses a minute after boot" in out
+
+
+def test_days_prime_out_of_range_is_refused_by_name():
+    tool = REPO / "tools" / "detect_bench.py"
+    proc = subprocess.run([sys.executable, str(tool), "--days-prime", "-1"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2 and "--days-prime" in proc.stderr

@@ -1,7 +1,7 @@
 """make detect-bench: detection latency, missed insulin and false alarms, with anchors.
 
     python tools/detect_bench.py [--quick] [--first-wave] [--runs N] [--days D] [--fw-runs N]
-                                 [--days-from N] [--occ2-runs N] [--snr-runs N]
+                                 [--days-from N] [--days-prime P] [--occ2-runs N] [--snr-runs N]
                                  [--workers W | --scheduler tcp://HOST:PORT]
                                  [--results FILE] [--tabulate]
 
@@ -56,6 +56,9 @@ def main() -> int:
     ap.add_argument("--days-from", type=int, default=0, metavar="N",
                     help="skip the first N nominal days of the seed sequence: days a change "
                     "was not developed on (default 0)")
+    ap.add_argument("--days-prime", type=int, default=0, metavar="PULSES",
+                    help="prime each nominal day with PULSES pulses a minute after boot, as "
+                    "after a set change (default 0: not primed; 20 pulses = 1 U)")
     ap.add_argument("--fw-runs", type=int,
                     help="whole-firmware runs per cell (default 5, quick 1; 0 to skip)")
     ap.add_argument("--occ2-runs", type=int,
@@ -74,8 +77,10 @@ def main() -> int:
     snr = args.snr_runs if args.snr_runs is not None else (1 if args.quick else 5)
     if args.days_from < 0:
         ap.error(f"--days-from: expected 0 or more, got {args.days_from}")
+    if not 0 <= args.days_prime <= 400:
+        ap.error(f"--days-prime: expected 0 to 400 pulses, got {args.days_prime}")
     plan = detectbench.Plan(runs, fw_runs, max(1, occ2), days, not args.first_wave, snr,
-                            args.days_from)
+                            args.days_from, args.days_prime)
     t0 = time.perf_counter()
     res = campaign_args.run_or_collect(args, plan.tasks(), detectbench.bench_task, "detect-bench")
     if res is None:
@@ -115,6 +120,8 @@ def tables(plan: detectbench.Plan, by: dict[str, list]) -> str:
         n, found = detectbench.false_alarm_count(plan.day_list(), by["day"])
         first, last = plan.days_from + 1, plan.days_from + plan.days
         which = f" (days {first} to {last} of the seed sequence)" if plan.days_from else ""
+        if plan.days_prime:
+            which += f", each primed with {plan.days_prime} pulses a minute after boot"
         out.append(f"\nFalse alarms: {n} in {plan.days} simulated nominal days{which} on "
                    f"sampled plants ({n / plan.days:.4f} per day; target 0 in 1000)")
         out.extend(f"  day seed {seed}: {alarms}" for seed, alarms in found[:10])

@@ -371,6 +371,7 @@ class Plan:
     widened: bool = False
     snr_runs: int = 0
     days_from: int = 0  # nominal days skipped: days not seen before (the seeds are one sequence)
+    days_prime: int = 0  # pulses of a prime a minute after boot on each nominal day (0: none)
 
     def day_list(self) -> list[int]:
         """The nominal days' seeds: ``days`` of the sequence after its first ``days_from``."""
@@ -381,7 +382,8 @@ class Plan:
         w = self.widened
         fw = ([dict(t, part="firmware") for t in cell_tasks(self.fw_runs, 3, w)]
               if self.fw_runs else [])
-        days = [{"part": "day", "seed": s, "widened": w} for s in self.day_list()]
+        primed = {"prime": self.days_prime} if self.days_prime else {}
+        days = [{"part": "day", "seed": s, "widened": w, **primed} for s in self.day_list()]
         cells = [dict(t, part="cell") for t in cell_tasks(self.runs, 1, w)] if self.runs else []
         occ2 = [dict(t, part="occ2") for t in occ2_tasks(self.occ2_runs, widened=w)]
         snr = snr_tasks(self.snr_runs, w) if self.snr_runs else []
