@@ -106,6 +106,7 @@ class LineFeatures:
         self.moved = False  # a step's edge fell inside this pulse's windows (see _fall)
         self._jbase = 0
         self._jb16 = 0
+        self.step_b16 = 0  # the resting baseline when the offset that stands was taken (x16)
         self.fresh = 0  # samples until ``avg`` holds only samples after the last correction
         self.rise16 = A_FROM_MS << 4  # learned time from a pulse to its level's peak (x16)
         self._peak = 0
@@ -356,6 +357,7 @@ class LineFeatures:
             return
         self.off += jump
         self.moves += 1
+        self.step_b16 = self._jb16
         ring = self._ring
         for i in range(4):
             ring[i] -= jump
@@ -396,6 +398,36 @@ class LineFeatures:
         self.a_ok = False
         self._take_a(self.since)
         self._take_r(self.since)
+
+    def offset_gone(self):
+        """Call at a pulse, before its run or interval starts: True when the movement offset
+        that stands has ended unseen, and takes it back. A step that ends inside a pulse's
+        push hides from the jump test, and when the bump it left is not short enough to tell
+        (step_ended) the offset stays: the level then rests about ``off`` below the baseline
+        the step was taken at, which no line does (its baseline falls by a drift of a few
+        Pa a second, a depot draining by a share of one bump). Left standing, the next
+        step's end was taken for its end, and every later level read ``off`` too high: a
+        held bump, a false occlusion (issue 15, fresh day seed 600072643)."""
+        off = self.off
+        if off <= 0 or (self.b16 >> 4) + (3 * off >> 2) >= (self.step_b16 >> 4):
+            return False
+        self.off = 0
+        self.moves += 1
+        ring = self._ring
+        for i in range(4):
+            ring[i] += off
+        self._rsum += off << 2
+        self.level += off
+        for i in range(11):
+            self._hist[i] = self.level
+            self._slow[i] += off
+        avg = self._avg
+        for i in range(AVG_N):
+            avg[i] += off
+        self._vsum += off * AVG_N
+        self.avg += off
+        self.b16 += off << 4
+        return True
 
     def _prime(self, pa):
         self._med[0] = pa

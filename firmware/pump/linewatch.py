@@ -124,6 +124,7 @@ class LineWatch:
         if feat.close() & EV_R:  # the last pulse's features the next one cuts short
             self.dis.on_r(feat)
         self.occ.on_pulse(feat)
+        feat.offset_gone()  # after the interval closed, before the next one and a run start
         if feat.pulses:
             dis = self.dis
             blocked = self.occ.occluded or dis.disconnected or dis.leaking
