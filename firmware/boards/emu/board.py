@@ -53,10 +53,9 @@ class EmuPressure(hal.PressureSensor):
     @micropython.native
     def read_raw(self):
         now = self.clock.now
-        plant = self.plant
-        plant.step(now - self._last)
+        dt = now - self._last
         self._last = now
-        return plant.read_counts()
+        return self.plant.read(dt)  # step(dt) and read_counts(), read ahead in batches
 
 
 class EmuButton(hal.Button):

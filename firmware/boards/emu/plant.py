@@ -21,13 +21,15 @@ Unix port give the same bytes.
 """
 
 from pump.compat import micropython
-from pump.pressure import COUNTS_MAX, pa_to_counts
+from pump.pressure import COUNTS_MAX, FULL_SCALE_PA, pa_to_counts
 
 from boards.emu.intmath import _GAUSS_HALF, Q30, XorShift32, exp_neg_q30, triangle
 from boards.emu.plantparams import WALK_LIMIT_PA, check
 
 FRICTION_TAU_MS = 100
 E_MIN_MPA = -50000000  # the line cannot be pulled below -50 kPa (gas comes out)
+BATCH = 40  # readings read() computes ahead in one go (0: none, every reading stepped)
+BATCH_AFTER_SYNC = 4  # the batch's length after one was cut short; doubles back to BATCH
 
 LINE_FAULTS = ("occlusion", "kink", "leak", "disconnect", "clear", "reconnect")
 SENSOR_FAULTS = ("stuck", "out_of_range", "noisy", "sensor_ok")
@@ -63,10 +65,18 @@ def check_fault_args(kind, args):
     return None
 
 
+@micropython.native
+def _xorshift(x):
+    """The PRNG's next state from ``x`` (XorShift32.next on a state held in a local)."""
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    return x ^ ((x << 5) & 0xFFFFFFFF)
+
+
 class Plant:
     """The line and sensor. ``step`` advances physics; the motor calls ``pulse``/``retract``."""
 
-    def __init__(self, params, seed=1):
+    def __init__(self, params, seed=1, batch=BATCH):
         check(params)
         self.p = params
         self.rng = XorShift32(seed)
@@ -122,10 +132,24 @@ class Plant:
         self.pushed_nl = 0
         self.pulses = 0
         self.release_nl = 0  # stored volume set free by the last clear (unintended bolus)
+        # readings served by read() from a batch computed ahead (_fill): the batch's length
+        # now and at most, the step it was computed for, its size, how many are unread, the
+        # state it started from (restored by sync()), and the noise's table for one sigma
+        self._batch_max = batch
+        self._size = batch
+        self._buf = [0] * batch
+        self._dt = 0
+        self._n = 0
+        self._left = 0
+        self._snap = [0] * 14
+        self._noise_sigma = -1
+        self._noise_tab = None
 
     # --- motor side -----------------------------------------------------------
     def pulse(self):
         """The motor starts one pulse into the line (all of it at once when pulse_ms is 0)."""
+        if self._left:
+            self.sync()
         self.pulses += 1
         self.pushed_nl += self.p["pulse_nl"]
         if self.p["pulse_ms"]:
@@ -136,6 +160,8 @@ class Plant:
 
     def retract(self, steps):
         """The plunger backed off ``steps`` motor steps (draws volume back into the reservoir)."""
+        if self._left:
+            self.sync()
         nl = steps * self.p["pulse_nl"] // self.p["steps_per_pulse"]
         self.pushed_nl -= nl
         self._add_volume(-nl)
@@ -143,6 +169,8 @@ class Plant:
 
     def compliance_milli(self):
         """Line compliance now, in nL/kPa x 1000: it falls as the pressure rises."""
+        if self._left:
+            self.sync()
         c = self._c_milli
         stiffen = self._stiffen
         if stiffen and self.excess_mpa > 0:
@@ -158,6 +186,8 @@ class Plant:
     # --- faults -----------------------------------------------------------------
     def schedule(self, t_ms, kind, **kw):
         """Inject fault ``kind`` when the plant time reaches ``t_ms``."""
+        if self._left:
+            self.sync()
         self._check_kind(kind)
         # insert after every fault at the same time: order of scheduling kept on any interpreter
         i = len(self.pending)
@@ -176,6 +206,8 @@ class Plant:
         """Apply fault ``kind`` now. Arguments (a dict ``args`` or keywords): factor (kink),
         pct (leak), where (disconnect: "site" or "connector"), level (out_of_range: "high" or
         "low"), factor (noisy)."""
+        if self._left:
+            self.sync()
         self._check_kind(kind)
         self._tau_key = -1
         self._slow_key = -1
@@ -222,22 +254,22 @@ class Plant:
         self._label_events.append((self.t_ms, label))
 
     def take_labels(self):
-        """Label onsets since the last call, as (t_ms, label), oldest first."""
+        """Label onsets since the last call, as (t_ms, label), oldest first. (No sync: a label
+        is only made by a fault, and a batch never reaches one.)"""
         events = self._label_events
         self._label_events = []
         return events
 
     # --- physics ----------------------------------------------------------------
-    def _tau_now(self):
-        """The line's time constant now, or 0 when nothing flows out (full occlusion)."""
+    def _tau_at(self, minute):
+        """The line's time constant in plant minute ``minute``, or 0 when nothing flows out
+        (full occlusion)."""
         line = self.line
         if line == "occlusion":
             return 0
         if line == "disconnect":
             return self.p["tubing_tau_ms"]
-        wander = triangle(
-            self.t_ms // 60000, self.p["site_wander_period_s"] // 60, self.p["site_wander_pct"]
-        )
+        wander = triangle(minute, self.p["site_wander_period_s"] // 60, self.p["site_wander_pct"])
         tau = self.p["site_tau_ms"] * (100 + wander) // 100
         if line == "kink":
             return tau * self.kink_factor
@@ -258,6 +290,8 @@ class Plant:
     @micropython.native
     def step(self, dt_ms):
         """Advance the plant by ``dt_ms`` (applying scheduled faults that fall due)."""
+        if self._left:
+            self.sync()
         if dt_ms <= 0:
             return
         end = self.t_ms + dt_ms
@@ -346,7 +380,7 @@ class Plant:
             minute = t // 60000
             if minute != self._tau_key:
                 self._tau_key = minute
-                self._tau = self._tau_now()
+                self._tau = self._tau_at(minute)
             tau = self._tau
             if tau:
                 c = self._c_milli  # compliance_milli(), inlined
@@ -411,6 +445,8 @@ class Plant:
     @micropython.native
     def line_pa(self):
         """True absolute pressure the force sensor sees (no noise), in Pa."""
+        if self._left:
+            self.sync()
         t_s = self.t_ms // 1000
         if t_s != self._slow_key:
             self._slow_terms(t_s)
@@ -422,6 +458,8 @@ class Plant:
     @micropython.native
     def read_counts(self):
         """One 12-bit ADC reading of the pressure sensor."""
+        if self._left:
+            self.sync()
         sensor = self.sensor
         sigma = self._noise_pa
         if sensor != "ok":
@@ -452,6 +490,284 @@ class Plant:
         self.last_counts = counts
         return counts
 
+    # --- the sensor read ahead ---------------------------------------------------------
+    # Between the motor's moves and the faults, the line and the sensor evolve on their own:
+    # nothing the firmware does changes the next readings. read() computes a batch of them
+    # at once in one loop over locals (_fill) instead of a call chain per reading. The state
+    # attributes then hold the batch's end; everything that reads or changes the state
+    # calls sync() first, which puts back the state the batch started from and steps it to
+    # the readings read so far, the same way every reading would have been stepped, so the
+    # state (the PRNG's included) is what unbatched stepping gives at that instant.
+    @micropython.native
+    def read(self, dt_ms):
+        """Advance by ``dt_ms`` and read the sensor: ``step(dt_ms)`` then ``read_counts()``,
+        served from a batch computed ahead while the step stays the same."""
+        left = self._left
+        if left:
+            if dt_ms == self._dt:
+                self._left = left - 1
+                return self._buf[self._n - left]
+            self.sync()
+        n = self._size
+        if n < self._batch_max:
+            self._size = n + n if n + n < self._batch_max else self._batch_max
+        if dt_ms > 0 and n > 1 and not self._push_left:
+            pending = self.pending
+            if pending:  # the batch ends before the next scheduled fault
+                due = (pending[0][0] - self.t_ms - 1) // dt_ms
+                if due < n:
+                    n = due
+            if n > 1:
+                self._fill(dt_ms, n)
+                self._left = n - 1
+                return self._buf[0]
+        self.step(dt_ms)
+        return self.read_counts()
+
+    def sync(self):
+        """Drop the unread rest of the batch: the state goes back to the batch's start and
+        is stepped, reading by reading, to the last reading served."""
+        left = self._left
+        if not left:
+            return
+        self._left = 0
+        self._size = BATCH_AFTER_SYNC if BATCH_AFTER_SYNC < self._batch_max else self._batch_max
+        snap = self._snap
+        self.t_ms = snap[0]
+        self.excess_mpa = snap[1]
+        self.depot_mpa = snap[2]
+        self.walk_mpa = snap[3]
+        self._walk_s = snap[4]
+        self.step_pa = snap[5]
+        self._step_end = snap[6]
+        self.friction_mpa = snap[7]
+        self.spike_pending = snap[8]
+        self.last_counts = snap[9]
+        self.rng.state = snap[10]
+        self._stored = snap[11]
+        self._delivered = snap[12]
+        self._spilled = snap[13]
+        dt_ms = self._dt
+        for _ in range(self._n - left):
+            self.step(dt_ms)
+            self.read_counts()
+
+    def _noise_table(self, sigma):
+        """rng.gauss(sigma) by the draw's low byte (the only bits it uses): the same ints."""
+        tab = []
+        for i in range(256):
+            v = _GAUSS_HALF[i & 127]
+            tab.append((-v if i & 128 else v) * sigma // 1000)
+        self._noise_sigma = sigma
+        self._noise_tab = tab
+        return tab
+
+    @micropython.native
+    def _fill(self, dt, n):
+        """Compute the next ``n`` readings of ``dt`` ms each into self._buf: step() and
+        read_counts() folded into one loop over locals (no fault falls due, the motor is not
+        pushing), the start kept in self._snap and the end written back."""
+        t = self.t_ms
+        excess = self.excess_mpa
+        depot = self.depot_mpa
+        walk = self.walk_mpa
+        walk_s = self._walk_s
+        step_pa = self.step_pa
+        step_end = self._step_end
+        friction = self.friction_mpa
+        spike = self.spike_pending
+        last = self.last_counts
+        rng = self.rng
+        x = rng.state
+        stored = self._stored
+        delivered = self._delivered
+        spilled = self._spilled
+        snap = self._snap
+        snap[0] = t
+        snap[1] = excess
+        snap[2] = depot
+        snap[3] = walk
+        snap[4] = walk_s
+        snap[5] = step_pa
+        snap[6] = step_end
+        snap[7] = friction
+        snap[8] = spike
+        snap[9] = last
+        snap[10] = x
+        snap[11] = stored
+        snap[12] = delivered
+        snap[13] = spilled
+        p = self.p
+        line = self.line
+        disconnect = line == "disconnect"
+        leak = line == "leak"
+        leak_pct = self.leak_pct
+        c_milli = self._c_milli
+        stiffen = self._stiffen
+        depot_pct = self._depot_pct
+        depot_div = 100 * p["compliance_nl_per_kpa"]
+        tau_key = self._tau_key
+        tau_now = self._tau
+        line_key = self._line_key
+        line_a = self._line_a
+        depot_dt = self._depot_dt
+        depot_a = self._depot_a
+        friction_dt = self._friction_dt
+        friction_a = self._friction_a
+        spike_at = self._spike_rate * dt
+        spike_hi = self._spike_pa
+        spike_lo = spike_hi // 2
+        walk_sigma = p["walk_pa"] * 1000
+        walk_limit = WALK_LIMIT_PA * 1000
+        steps_at = self._steps_per_day * dt
+        move_hi = p["step_pa"]
+        move_lo = move_hi // 2
+        move_ms_hi = p["step_ms"]
+        move_ms_lo = move_ms_hi // 2
+        gain = self._gain
+        sensor = self.sensor
+        fixed = -1  # the reading of a stuck or out-of-range sensor (no draw)
+        if sensor == "stuck":
+            fixed = self.stuck_counts
+        elif sensor == "out_of_range":
+            fixed = self.range_counts
+        sigma = self._noise_pa
+        if sensor == "noisy":
+            sigma *= self.noise_factor
+        tab = self._noise_tab if sigma == self._noise_sigma else self._noise_table(sigma)
+        slow_key = self._slow_key
+        slow_pa = self._slow_pa
+        buf = self._buf
+        for j in range(n):
+            t += dt
+            # _advance(dt)
+            drive = excess
+            if depot and not disconnect:
+                drive -= depot
+            if drive:
+                minute = t // 60000
+                if minute != tau_key:
+                    tau_key = minute
+                    tau_now = self._tau_at(minute)
+                tau = tau_now
+                if tau:
+                    c = c_milli
+                    if stiffen and excess > 0:
+                        c = c * 1000 // (1000 + stiffen * (excess // 1000000))
+                        c32 = 32 * c // c_milli
+                        tau = tau * (c32 if c32 > 0 else 1) // 32
+                    key = dt * 100000000 + tau
+                    if key != line_key:
+                        line_a = self._decay_q30(dt, tau)
+                        line_key = key
+                    fall = drive - (drive * line_a >> 30)
+                    outflow = fall * c // 1000
+                    excess -= fall
+                    stored -= outflow
+                    if disconnect:
+                        spilled += outflow
+                    else:
+                        if leak:
+                            lost = outflow * leak_pct // 100
+                            spilled += lost
+                            outflow -= lost
+                        delivered += outflow
+                        if depot_pct and outflow > 0:
+                            depot += outflow * depot_pct // depot_div
+            if depot:
+                if dt != depot_dt:
+                    depot_dt = dt
+                    depot_a = self._decay_q30(dt, self._depot_tau_ms)
+                depot = depot * depot_a >> 30
+            if friction:
+                if dt != friction_dt:
+                    friction_dt = dt
+                    friction_a = self._decay_q30(dt, FRICTION_TAU_MS)
+                friction = friction * friction_a >> 30
+            # the rest of step(dt): a spike, the walk, a movement step
+            if spike_at:
+                x ^= (x << 13) & 0xFFFFFFFF
+                x ^= x >> 17
+                x ^= (x << 5) & 0xFFFFFFFF
+                if x % 86400000 < spike_at:
+                    x = _xorshift(x)  # rng.between(), rng.below(2): rare, not inlined
+                    amp = spike_lo + x % (spike_hi - spike_lo + 1)
+                    x = _xorshift(x)
+                    spike = amp if x % 2 else -amp
+            if walk_sigma:
+                now_s = t // 1000
+                while walk_s < now_s:
+                    walk_s += 1
+                    x = _xorshift(x)  # rng.gauss(): once a second
+                    v = _GAUSS_HALF[x & 127]
+                    walk += (-v if x & 128 else v) * walk_sigma // 1000 - (walk >> 10)
+                    if walk > walk_limit:
+                        walk = walk_limit
+                    elif walk < -walk_limit:
+                        walk = -walk_limit
+            if steps_at:
+                if step_pa:
+                    if t >= step_end:
+                        step_pa = 0
+                else:
+                    x ^= (x << 13) & 0xFFFFFFFF
+                    x ^= x >> 17
+                    x ^= (x << 5) & 0xFFFFFFFF
+                    if x % 86400000 < steps_at:
+                        x = _xorshift(x)  # _step_starts(): rare
+                        step_pa = move_lo + x % (move_hi - move_lo + 1)
+                        x = _xorshift(x)
+                        step_end = t + move_ms_lo + x % (move_ms_hi - move_ms_lo + 1)
+            # read_counts()
+            if fixed >= 0:
+                buf[j] = fixed
+                continue
+            t_s = t // 1000
+            if t_s != slow_key:
+                self._slow_terms(t_s)
+                slow_key = t_s
+                slow_pa = self._slow_pa
+            pa = slow_pa + (excess + friction + walk) // 1000 + step_pa
+            if gain:
+                pa += pa * gain // 1000
+            x ^= (x << 13) & 0xFFFFFFFF
+            x ^= x >> 17
+            x ^= (x << 5) & 0xFFFFFFFF
+            pa += tab[x & 255] + spike
+            spike = 0
+            # pa_to_counts(pa), written out (pump.pressure: rounded, clamped to the rails)
+            if pa <= 0:
+                last = 0
+            elif pa >= FULL_SCALE_PA:
+                last = COUNTS_MAX
+            else:
+                last = (pa * COUNTS_MAX + FULL_SCALE_PA // 2) // FULL_SCALE_PA
+            buf[j] = last
+        self.t_ms = t
+        self.excess_mpa = excess
+        self.depot_mpa = depot
+        self.walk_mpa = walk
+        self._walk_s = walk_s
+        self.step_pa = step_pa
+        self._step_end = step_end
+        self.friction_mpa = friction
+        self.spike_pending = spike
+        self.last_counts = last
+        rng.state = x
+        self._stored = stored
+        self._delivered = delivered
+        self._spilled = spilled
+        self._tau_key = tau_key
+        self._tau = tau_now
+        self._line_key = line_key
+        self._line_a = line_a
+        self._depot_dt = depot_dt
+        self._depot_a = depot_a
+        self._friction_dt = friction_dt
+        self._friction_a = friction_a
+        self._dt = dt
+        self._n = n
+
     def connector_closed(self):
         """The connector switch (where fitted): open while the quick release is open."""
         return not self.connector_open
@@ -459,12 +775,18 @@ class Plant:
     # --- accounting ------------------------------------------------------------------
     def delivered_nl(self):
         """Volume that reached the patient."""
+        if self._left:
+            self.sync()
         return self._delivered // 1000000
 
     def spilled_nl(self):
         """Volume lost at a leak or an open line."""
+        if self._left:
+            self.sync()
         return self._spilled // 1000000
 
     def stored_nl(self):
         """Volume held in the line by its excess pressure."""
+        if self._left:
+            self.sync()
         return self._stored // 1000000
