@@ -168,3 +168,32 @@ def test_each_reader_and_input_of_the_state_syncs_first(call):
         plant.sync()
         answers.append((answer, readings, plant_batch_run.state(plant)))
     assert answers[0] == answers[1]
+
+
+class Clock:
+    now = 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 10**6),
+    st.lists(st.tuples(st.one_of(st.just(100), st.integers(0, 700)), st.booleans()), max_size=300),
+)
+def test_the_board_sensor_reads_what_stepping_reads(seed, ticks):
+    """EmuPressure.read_raw (which serves a batch's readings itself) over a batched plant,
+    against stepping reading by reading; a pulse after the reading where asked."""
+    from boards.emu.board import EmuPressure
+
+    params = plantparams.sample(seed, first_wave=False)
+    clock = Clock()
+    sensor = EmuPressure(plant_batch_run.Plant(dict(params), seed), clock)
+    stepped = plant_batch_run.Plant(dict(params), seed, 0)
+    for dt, pulse in ticks:
+        clock.now += dt
+        stepped.step(dt)
+        assert sensor.read_raw() == stepped.read_counts()
+        if pulse:
+            sensor.plant.pulse()
+            stepped.pulse()
+    sensor.plant.sync()
+    assert plant_batch_run.state(sensor.plant) == plant_batch_run.state(stepped)

@@ -495,9 +495,9 @@ class Plant:
     # nothing the firmware does changes the next readings. read() computes a batch of them
     # at once in one loop over locals (_fill) instead of a call chain per reading. The state
     # attributes then hold the batch's end; everything that reads or changes the state
-    # calls sync() first, which puts back the state the batch started from and steps it to
-    # the readings read so far, the same way every reading would have been stepped, so the
-    # state (the PRNG's included) is what unbatched stepping gives at that instant.
+    # calls sync() first, which puts back the state the batch started from and computes it
+    # again to the readings read so far, so the state (the PRNG's included) is what stepping
+    # reading by reading gives at that instant (tests/test_plant_batch.py).
     @micropython.native
     def read(self, dt_ms):
         """Advance by ``dt_ms`` and read the sensor: ``step(dt_ms)`` then ``read_counts()``,
@@ -526,7 +526,7 @@ class Plant:
 
     def sync(self):
         """Drop the unread rest of the batch: the state goes back to the batch's start and
-        is stepped, reading by reading, to the last reading served."""
+        is computed again up to the last reading served."""
         left = self._left
         if not left:
             return
@@ -547,10 +547,8 @@ class Plant:
         self._stored = snap[11]
         self._delivered = snap[12]
         self._spilled = snap[13]
-        dt_ms = self._dt
-        for _ in range(self._n - left):
-            self.step(dt_ms)
-            self.read_counts()
+        if self._n > left:  # the readings served, again: the same loop gives the same ints
+            self._fill(self._dt, self._n - left)
 
     def _noise_table(self, sigma):
         """rng.gauss(sigma) by the draw's low byte (the only bits it uses): the same ints."""
