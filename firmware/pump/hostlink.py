@@ -69,13 +69,24 @@ class HostLink:
             self.send_status()
 
     def send_status(self):
+        """One STATUS frame. Over MAX_PAYLOAD (4-digit samples, a nonce, the BG and several
+        alarms can pass it) the alarms are cut to 6, then the oldest half of the samples
+        dropped until it fits: the newest samples still reach the host, and telemetry never
+        stops the control task."""
         status = self.status()
-        try:
-            self.dev.status(status)
-        except ValueError:  # over MAX_PAYLOAD: telemetry must never stop the control task
-            status["samples"] = []
-            status["alarms"] = status["alarms"][:6]
-            self.dev.status(status)
+        samples = status["samples"]
+        while True:
+            try:
+                self.dev.status(status)
+                return
+            except ValueError:  # encode() refuses before anything is written
+                if len(status["alarms"]) > 6:
+                    status["alarms"] = status["alarms"][:6]
+                elif samples:
+                    samples = samples[(len(samples) + 1) // 2 :]
+                    status["samples"] = samples
+                else:
+                    return  # nothing left to cut: this frame is not sent
 
     def event(self, line):
         """Board event sink: one event-log line as an EVENT frame."""
