@@ -2,6 +2,7 @@
 
     python tools/detect_bench.py [--quick] [--first-wave] [--runs N] [--days D] [--fw-runs N]
                                  [--days-from N] [--days-prime P] [--occ2-runs N] [--snr-runs N]
+                                 [--speed-runs N] [--bolus-periods MS,...] [--days-bolus-speed]
                                  [--workers W | --scheduler tcp://HOST:PORT]
                                  [--results FILE] [--tabulate]
 
@@ -66,6 +67,16 @@ def main() -> int:
     ap.add_argument("--snr-runs", type=int,
                     help="plants per fault, rate and SNR level in the SEN-1 sweep "
                     "(default 5, quick 1; 0 to skip)")
+    ap.add_argument("--speed-runs", type=int, default=0, metavar="N",
+                    help="plants per bolus cell (occlusion, leak 50%%) at each of "
+                    "--bolus-periods: the bolus speed setting (default 0: not run)")
+    ap.add_argument("--bolus-periods", default=",".join(map(str, detectbench.SPEED_PERIODS)),
+                    metavar="MS,...",
+                    help="bolus pulse periods for --speed-runs, ms per 0.05 U pulse (default "
+                    "%(default)s: 5 to 0.5 U/min)")
+    ap.add_argument("--days-bolus-speed", action="store_true",
+                    help="each nominal day's boluses (and prime) at a bolus speed drawn from "
+                    "the setting's range, 0.5 to 5 U/min, instead of 1.5 U/min")
     ap.add_argument("--first-wave", action="store_true",
                     help="draw plants over the first wave's ranges (to compare with its tables)")
     campaign_args.add_arguments(ap, REPO_RESULTS)
@@ -79,8 +90,17 @@ def main() -> int:
         ap.error(f"--days-from: expected 0 or more, got {args.days_from}")
     if not 0 <= args.days_prime <= 400:
         ap.error(f"--days-prime: expected 0 to 400 pulses, got {args.days_prime}")
+    if args.speed_runs < 0:
+        ap.error(f"--speed-runs: expected 0 or more, got {args.speed_runs}")
+    try:
+        periods = tuple(int(p) for p in args.bolus_periods.split(","))
+    except ValueError:
+        periods = ()
+    if not periods or not all(300 <= p <= 12000 for p in periods):
+        ap.error(f"--bolus-periods: expected ms from 300 to 12000, got {args.bolus_periods!r}")
     plan = detectbench.Plan(runs, fw_runs, max(1, occ2), days, not args.first_wave, snr,
-                            args.days_from, args.days_prime)
+                            args.days_from, args.days_prime, args.speed_runs, periods,
+                            args.days_bolus_speed)
     t0 = time.perf_counter()
     res = campaign_args.run_or_collect(args, plan.tasks(), detectbench.bench_task, "detect-bench")
     if res is None:
@@ -122,9 +142,19 @@ def tables(plan: detectbench.Plan, by: dict[str, list]) -> str:
         which = f" (days {first} to {last} of the seed sequence)" if plan.days_from else ""
         if plan.days_prime:
             which += f", each primed with {plan.days_prime} pulses a minute after boot"
+        if plan.days_bolus_speed:
+            which += ", boluses at a drawn speed (0.5 to 5 U/min)"
         out.append(f"\nFalse alarms: {n} in {plan.days} simulated nominal days{which} on "
                    f"sampled plants ({n / plan.days:.4f} per day; target 0 in 1000)")
-        out.extend(f"  day seed {seed}: {alarms}" for seed, alarms in found[:10])
+        out.extend(f"  day seed {seed}: {alarms}" + (
+            f" (bolus {detectbench.day_bolus_ms(seed)} ms a pulse)" if plan.days_bolus_speed
+            else "") for seed, alarms in found[:10])
+    if plan.speed_runs:
+        rows = detectbench.speed_rows(plan.speed_runs, plan.speed_periods, by["speed"])
+        out.append(f"\nThe bolus cells at other bolus speeds ({plan.speed_runs} plants per cell, "
+                   "the plants and onsets of the bolus cells of a table of as many runs; the "
+                   "bolus and the prime at the period named):\n")
+        out.append(table([r.cells() for r in rows], head))
     if plan.snr_runs:
         out.append(f"\nSEN-1 sweep: the detectors against bump / noise sigma ({plan.snr_runs} "
                    f"plants per fault at 0.1 and 1 U/h, SEN-1's noisy test off; targets: "

@@ -70,12 +70,14 @@ def plant(seed: int, widened: bool, **override) -> dict:
 
 
 def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int,
-            widened: bool = False, snr16: int = 0, prior: int = 0, prime: int = 0):
+            widened: bool = False, snr16: int = 0, prior: int = 0, prime: int = 0,
+            bolus_ms: int = BOLUS_PULSE_MS):
     """Pulses and minutes from onset to the expected alarm (None if missed). ``snr16``:
     the sensor noise set to the plant's bump / (snr16 / 16), with SEN-1's noisy test off
     (the SNR sweep measures the detectors where SEN-1 would stop them). ``prior``: an open
     bolus of this many pulses half-way through the warm-up (the site has seen a bolus).
-    ``prime``: the set change's prime of this many pulses at PRIME_AT_MS (DEL-7)."""
+    ``prime``: the set change's prime of this many pulses at PRIME_AT_MS (DEL-7).
+    ``bolus_ms``: the bolus (and prime) pulse period, from the bolus speed setting."""
     rng = XorShift32(seed)
     params = plant(seed, widened)
     noisy = at_snr(params, snr16)
@@ -85,7 +87,7 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     if bolus_pulses:
         start = warm + rng.below(interval)
         # the fault starts somewhere in the first 10 pulses of the bolus
-        onset = start + rng.below(10) * BOLUS_PULSE_MS + rng.below(BOLUS_PULSE_MS)
+        onset = start + rng.below(10) * bolus_ms + rng.below(bolus_ms)
         boluses = [(start, bolus_pulses)]
     else:
         onset = warm + rng.below(interval)
@@ -96,7 +98,7 @@ def one_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, 
     onset -= onset % 100
     limit = onset + 40 * interval + 600000
     out = simulate(params, seed, limit, rate, [*noisy, (onset, kind, kw)], boluses=boluses,
-                   stop_on=alarm_kind, after_ms=onset, sen1_noisy=not snr16)
+                   stop_on=alarm_kind, after_ms=onset, sen1_noisy=not snr16, bolus_ms=bolus_ms)
     for got, t in out.alarms:
         if got == alarm_kind:
             n = sum(1 for tp in out.pulses_ms if onset <= tp <= t)
@@ -133,6 +135,57 @@ def cell_tasks(runs: int, seed: int, widened: bool = False) -> list[dict]:
             for _ in range(runs)]
 
 
+# the bolus speed setting (bolus_u_per_min, pump/settings.py): 0.5 to 5 U/min in mU/min
+SPEED_MIN = 500
+SPEED_MAX = 5000
+SPEED_FAULTS = ("occlusion", "leak 50%")  # what the bolus test judges
+SPEED_PERIODS = (600, 1000, 2000, 4000, 6000)
+
+
+def period_ms(pulse_mu: int, speed_mu_min: int) -> int:
+    """ms per pulse at a bolus speed, as the firmware's train (pump/delivery.py _train_ms)."""
+    return pulse_mu * 60000 // speed_mu_min
+
+
+def speed_tasks(runs: int, periods, seed: int = 1, widened: bool = False) -> list[dict]:
+    """The bolus cells (SPEED_FAULTS, bolus conditions) at each pulse period: the plants and
+    onsets of cell_tasks(runs, seed, widened)'s bolus cells, the period set (and left out of
+    the task at the default, so those are the table's own tasks)."""
+    base = [t for (name, *_), t in zip(_cell_names(runs), cell_tasks(runs, seed, widened),
+                                       strict=True)
+            if t["bolus_pulses"] and name in SPEED_FAULTS]
+    return [dict(t, **({"bolus_ms": ms} if ms != BOLUS_PULSE_MS else {}))
+            for ms in periods for t in base]
+
+
+def _cell_names(runs: int) -> list[tuple[str, str]]:
+    """(fault, condition) of each task of cell_tasks(runs, ...), in its order."""
+    return [(name, cond) for name, *_ in FAULTS for cond, *_ in CONDITIONS for _ in range(runs)]
+
+
+def speed_rows(runs: int, periods, outcomes: list) -> list[Row]:
+    """One Row per period, fault and bolus condition from the outcomes of speed_tasks."""
+    rows = []
+    it = iter(outcomes)
+    for ms in periods:
+        for name, *_ in FAULTS:
+            if name not in SPEED_FAULTS:
+                continue
+            for cond, _, bolus, *_ in CONDITIONS:
+                if not bolus:
+                    continue
+                u_min = PULSE_U * 60000 / ms
+                row = Row(name, f"{cond}, {ms} ms a pulse ({u_min:.3g} U/min)", runs, 0, [], [])
+                for _ in range(runs):
+                    got = next(it)
+                    if got is not None:
+                        row.detected += 1
+                        row.pulses.append(got[0])
+                        row.minutes.append(got[1])
+                rows.append(row)
+    return rows
+
+
 def cell_rows(runs: int, outcomes: list) -> list[Row]:
     """One Row per fault and condition from the outcomes of cell_tasks, in its order."""
     rows = []
@@ -160,11 +213,20 @@ def evaluate(runs: int, seed: int = 1, widened: bool = False) -> list[Row]:
     return _table(one_run, runs, seed, widened)
 
 
+def day_bolus_ms(seed: int) -> int:
+    """The bolus pulse period of a nominal day with a drawn bolus speed: the speed drawn from
+    the setting's range in 0.05 U/min steps (its own stream, so the day's other draws are
+    those of the day at the default speed); most periods are no whole number of 100 ms ticks."""
+    speed = XorShift32(seed ^ 0x5EED5EED).between(SPEED_MIN // 50, SPEED_MAX // 50) * 50
+    return period_ms(50, speed)
+
+
 def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 24,
-                prime: int = 0):
+                prime: int = 0, bolus_speed: bool = False):
     """One simulated nominal day on a sampled plant: a random basal rate, 3 boluses and a
     2-hour temporary rate (0 to 8 U/h) at a random time. ``prime``: pulses of a prime made a
     minute after boot (0: not primed), the first pulses since boot as on a fresh set.
+    ``bolus_speed``: the boluses (and prime) at a drawn speed (day_bolus_ms), not 1.5 U/min.
     ``snr16`` and ``hours``: the SNR sweep's shorter nominal runs at a set signal-to-noise
     (see one_run)."""
     rng = XorShift32(seed)
@@ -177,8 +239,9 @@ def nominal_day(seed: int, widened: bool = False, snr16: int = 0, hours: int = 2
     temp = (temp_start, temp_start + 7200000, rng.between(0, 8000))
     if prime:
         boluses.append((PRIME_AT_MS, prime))
+    bolus_ms = day_bolus_ms(seed) if bolus_speed else BOLUS_PULSE_MS
     return simulate(params, seed, hours * 3600000, rate, noisy, boluses=boluses, temp=temp,
-                    sen1_noisy=not snr16).alarms
+                    sen1_noisy=not snr16, bolus_ms=bolus_ms).alarms
 
 
 def _progress(results: list, seeds: list) -> None:
@@ -247,9 +310,11 @@ FIRMWARE_ALARM = {"occlusion": "occlusion", "disconnect": "disconnect", "leak": 
 
 
 def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: int, seed: int,
-                 widened: bool = False, prior: int = 0, prime: int = 0):
+                 widened: bool = False, prior: int = 0, prime: int = 0,
+                 bolus_ms: int = BOLUS_PULSE_MS):
     """Like one_run, but the whole firmware (App on the emulated board, CPython in-process)
-    closes the loop with the plant: its own delivery schedule, its own line task."""
+    closes the loop with the plant: its own delivery schedule, its own line task. ``bolus_ms``
+    sets the bolus speed setting (0.05 U per ``bolus_ms``)."""
     import io
 
     from boards.emu import plant
@@ -277,10 +342,13 @@ def firmware_run(kind: str, kw: dict, alarm_kind: str, rate: int, bolus_pulses: 
     fault = {"at": hms(onset), "fault": kind}
     fault.update(kw)
     actions.append(fault)
+    settings = {"pulse_u": PULSE_U, "max_bolus_u": 10, "max_basal_u_per_h": 10,
+                "max_u_per_h": 30}
+    if bolus_ms != BOLUS_PULSE_MS:
+        settings["bolus_u_per_min"] = round(PULSE_U * 60000 / bolus_ms, 3)
     raw = {"format": "pumpscenario/1", "name": "bench", "seed": seed % 2**32,
            "duration": hms(onset + 12 * interval + 600000),
-           "settings": {"pulse_u": PULSE_U, "max_bolus_u": 10, "max_basal_u_per_h": 10,
-                        "max_u_per_h": 30},
+           "settings": settings,
            "basal_u_per_h": [[0, rate / 1000]], "plant": {"sample": seed, "widened": widened},
            "actions": actions}
     out = io.StringIO()
@@ -306,7 +374,7 @@ def evaluate_firmware(runs: int, seed: int = 3) -> list[Row]:
 # ---- the bench as one campaign (pumpctl.campaign): every run is a task ----------------------
 
 PARTS = {"cell": one_run, "firmware": firmware_run, "occ2": occ2_one, "day": nominal_day,
-         "snr": one_run, "snrday": nominal_day}
+         "snr": one_run, "snrday": nominal_day, "speed": one_run}
 
 # SEN-1's "noisy beyond use" (issue 15): the detectors against the signal-to-noise ratio
 # (bump of one pulse / noise sigma, in 16ths), SEN-1's own noisy test off
@@ -372,6 +440,9 @@ class Plan:
     snr_runs: int = 0
     days_from: int = 0  # nominal days skipped: days not seen before (the seeds are one sequence)
     days_prime: int = 0  # pulses of a prime a minute after boot on each nominal day (0: none)
+    speed_runs: int = 0  # plants per bolus cell at each of speed_periods (0: none)
+    speed_periods: tuple = SPEED_PERIODS
+    days_bolus_speed: bool = False  # the nominal days' boluses at a drawn speed
 
     def day_list(self) -> list[int]:
         """The nominal days' seeds: ``days`` of the sequence after its first ``days_from``."""
@@ -383,11 +454,16 @@ class Plan:
         fw = ([dict(t, part="firmware") for t in cell_tasks(self.fw_runs, 3, w)]
               if self.fw_runs else [])
         primed = {"prime": self.days_prime} if self.days_prime else {}
+        if self.days_bolus_speed:
+            primed["bolus_speed"] = True
         days = [{"part": "day", "seed": s, "widened": w, **primed} for s in self.day_list()]
         cells = [dict(t, part="cell") for t in cell_tasks(self.runs, 1, w)] if self.runs else []
         occ2 = [dict(t, part="occ2") for t in occ2_tasks(self.occ2_runs, widened=w)]
         snr = snr_tasks(self.snr_runs, w) if self.snr_runs else []
-        return fw + days + snr + cells + occ2
+        speed = ([dict(t, part="speed") for t in speed_tasks(self.speed_runs, self.speed_periods,
+                                                             1, w)]
+                 if self.speed_runs else [])
+        return fw + days + snr + speed + cells + occ2
 
     def split(self, outcomes: list) -> dict[str, list]:
         """The outcomes of tasks(), by part, each in its own task order."""

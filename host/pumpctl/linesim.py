@@ -3,7 +3,9 @@
 The reference harness for the detectors: fast enough for thousands of runs
 (the bench and the hypothesis properties), with the same plant and detector
 code the firmware runs. The pulse schedule mirrors the firmware's (basal
-spread evenly by a 1 s accumulator, boluses at a fixed pulse period).
+spread evenly by a 1 s accumulator, boluses at the pulse period of the bolus speed setting:
+``bolus_ms``, 2000 ms at the default 1.5 U/min, on the 100 ms control tick as the firmware's
+Bresenham train puts them).
 """
 
 from __future__ import annotations
@@ -21,25 +23,39 @@ BOLUS_PULSE_MS = 2000  # 1.5 U/min at 0.05 U per pulse
 class Schedule:
     """When the motor pulses: a basal rate in mU/h and optional boluses."""
 
-    def __init__(self, basal_mu_h: int, pulse_mu: int, boluses=(), temp=None):
+    def __init__(self, basal_mu_h: int, pulse_mu: int, boluses=(), temp=None,
+                 bolus_ms: int = BOLUS_PULSE_MS):
         self.basal_mu_h = basal_mu_h
+        self.bolus_ms = bolus_ms  # ms per bolus pulse (pulse / bolus speed)
         self.temp = temp  # (start_ms, end_ms, rate mU/h) or None
         self.pulse_mu = pulse_mu
         self.acc = 0
         self.boluses = sorted(boluses)  # (start_ms, pulses)
         self.bolus_left = 0
         self.next_bolus_ms = 0
+        self._first = False
 
     def due(self, t_ms: int) -> bool:
-        """Called every DELIVERY_MS: does the motor pulse now?"""
-        while self.boluses and self.boluses[0][0] <= t_ms:
-            start, pulses = self.boluses.pop(0)
-            self.bolus_left += pulses
-            self.next_bolus_ms = start
+        """Called every SAMPLE_MS: does the motor pulse now? A bolus starts and the basal
+        accrues on whole DELIVERY_MS; a bolus's later pulses fall every ``bolus_ms`` from its
+        first, each on the first tick at or after its time (a period that is no whole number
+        of ticks gives cycles of two lengths, as the firmware's train does)."""
+        whole = t_ms % DELIVERY_MS == 0
+        if whole:
+            while self.boluses and self.boluses[0][0] <= t_ms:
+                start, pulses = self.boluses.pop(0)
+                self.bolus_left += pulses
+                self.next_bolus_ms = start
+                self._first = True
         if self.bolus_left and t_ms >= self.next_bolus_ms:
             self.bolus_left -= 1
-            self.next_bolus_ms = t_ms + BOLUS_PULSE_MS
+            if self._first:  # the train's first pulse: its later ones count from here
+                self._first = False
+                self.next_bolus_ms = t_ms
+            self.next_bolus_ms += self.bolus_ms
             return True
+        if not whole:
+            return False
         rate = self.basal_mu_h
         if self.temp is not None and self.temp[0] <= t_ms < self.temp[1]:
             rate = self.temp[2]
@@ -65,9 +81,10 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
              boluses=(), stop_at_alarm=False, stop_on: str | None = None, record=False,
              after_ms: int = 0,
              relieve: bool | None = None, clear_after_ms: int = 0, temp=None,
-             sen1_noisy: bool = True) -> Outcome:
+             sen1_noisy: bool = True, bolus_ms: int = BOLUS_PULSE_MS) -> Outcome:
     """Run the plant and LineWatch; ``faults`` are (t_ms, kind, kw) for the plant.
-    ``sen1_noisy`` False turns SEN-1's noisy test off (the bench's SNR sweep).
+    ``sen1_noisy`` False turns SEN-1's noisy test off (the bench's SNR sweep). ``bolus_ms``:
+    the bolus (and prime) pulse period, from the bolus speed setting.
 
     On an occlusion alarm delivery stops; with ``relieve`` the plunger backs off as
     the firmware does (OCC-2), without it the pressure stays. ``clear_after_ms`` after
@@ -76,7 +93,7 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
     for t_fault, kind, kw in faults:
         plant.schedule(t_fault, kind, **kw)
     pulse_mu = params["pulse_nl"] // 10
-    sched = Schedule(basal_mu_h, pulse_mu, boluses, temp)
+    sched = Schedule(basal_mu_h, pulse_mu, boluses, temp, bolus_ms)
     watch = LineWatch(params["pulse_nl"])
     out = Outcome()
     out.watch = watch
@@ -92,7 +109,7 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
             plant.set_fault("clear")
             out.release_nl = plant.release_nl
             clear_at = None
-        if t % DELIVERY_MS == 0 and sched.due(t) and not stopped:
+        if sched.due(t) and not stopped:
             plant.pulse()
             watch.pulse(t)
             out.pulses_ms.append(t)
