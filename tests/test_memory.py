@@ -132,3 +132,6 @@ def test_quiet_control_ticks_leave_no_garbage_on_the_mcu():
     assert report["event_ticks"] > 0 and report["event_tick_kept"] > 0
     # no collection inside a tick: the idle collector (pump.idlegc) ran between steps instead
     assert report["idle"] and report["idle"][2] > 0
+    # the worst tick is located in virtual time, inside the 15 minutes, for a reader to find it
+    assert 0 < report["tick_max_at_ms"] < 15 * 60000
+    assert {name for name, _ in report["task_max_at_ms"]} >= {"control", "supervisor"}

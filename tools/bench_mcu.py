@@ -43,6 +43,11 @@ TICK_MAX_TARGET = 480000
 US = 1000  # instructions per us of the board's clock (-icount shift=0)
 
 
+def clock(ms: int) -> str:
+    """Virtual time as h:mm:ss.s, to find a tick in the scenario's event log."""
+    return f"{ms // 3600000}:{ms // 60000 % 60:02}:{ms % 60000 / 1000:04.1f}"
+
+
 def log(message: str) -> None:
     print(f"bench-mcu: {message}", file=sys.stderr, flush=True)
 
@@ -157,13 +162,18 @@ def print_ticks(report: dict, name: str, wall: float) -> None:
     )
     overhead = report["overhead_ns"]
     quiet = {row[0]: row[1:] for row in report.get("quiet_steps", [])}
-    print(f"  {'task':<12} {'runs':>9} {'mean':>9} {'max':>9}   quiet runs: allocating, bytes")
+    max_at = dict(report.get("task_max_at_ms", []))
+    print(
+        f"  {'task':<12} {'runs':>9} {'mean':>9} {'max':>9} {'max at':>10}"
+        f"   quiet runs: allocating, bytes"
+    )
     for task, runs, raw_us, calls, worst in report["tasks"]:
         mean = (raw_us * US - calls * overhead - runs * region) / runs if runs else 0
         world = "  (emulated world, not firmware)" if task == "scenario" else ""
         q = quiet.get(task)
         alloc = f"   {q[0]}: {q[1]}, {q[2]} B" if q else ""
-        print(f"  {task:<12} {runs:>9} {mean:>9.0f} {worst:>9}{alloc}{world}")
+        at = clock(max_at[task]) if task in max_at else "-"
+        print(f"  {task:<12} {runs:>9} {mean:>9.0f} {worst:>9} {at:>10}{alloc}{world}")
     ticks = report["control_ticks"]
     total = (
         report["tick_raw_us"] * US - report["tick_calls"] * overhead
@@ -181,7 +191,9 @@ def print_ticks(report: dict, name: str, wall: float) -> None:
         )
     else:
         print("  no idle collector: the allocator collects inside whatever step allocates")
-    print(f"control tick instructions: mean {mean:.0f}, max {report['tick_max_ns']}")
+    worst_at = report.get("tick_max_at_ms")
+    where = f" (the tick at {clock(worst_at)} virtual)" if worst_at is not None else ""
+    print(f"control tick instructions: mean {mean:.0f}, max {report['tick_max_ns']}{where}")
     print(f"  mean: {target(mean, TICK_MEAN_TARGET)}")
     print(f"  max: {target(report['tick_max_ns'], TICK_MAX_TARGET)}")
     if "quiet_ticks" in report:

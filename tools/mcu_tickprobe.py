@@ -226,12 +226,14 @@ def probe(size):
     # would make the collector run (and be timed) far more than the firmware alone does.
     # Per step: raw us (step minus hardware), hardware calls; firmware ns = raw*1000 - calls*ovh.
     # task name -> [runs, raw us, calls, max ns, quiet runs, quiet runs that allocated,
-    #               quiet bytes asked for, carry, quiet bytes kept, carry, max quiet bytes]
+    #               quiet bytes asked for, carry, quiet bytes kept, carry, max quiet bytes,
+    #               virtual ms at the max]
     stats = {}
     ticks = 0  # control ticks: a control step and the firmware's other steps until the next
     tick_raw = 0
     tick_calls = 0
     tick_max = 0
+    tick_max_at = 0  # virtual ms at the start of the worst control tick: where to look
     tick_steps = 0
     cur_steps = 0
     cur_raw = -1  # the current control tick's raw us, calls, event lines, bytes; -1: none yet
@@ -239,6 +241,7 @@ def probe(size):
     cur_lines = 0
     cur_total = 0
     cur_kept = 0
+    cur_at = 0
     # quiet ticks: [count, that left garbage, bytes asked for, carry, bytes not given back,
     #               carry, most asked for in one, that asked for any]
     quiet = [0, 0, 0, 0, 0, 0, 0, 0]
@@ -252,6 +255,7 @@ def probe(size):
         lines = sink.lines
         m = mem_total()
         c = mem_current()
+        at = board.clock.now
         t = now_us()
         try:
             task = sched.step()
@@ -281,12 +285,13 @@ def probe(size):
         name = task.name
         row = stats.get(name)
         if row is None:
-            row = stats[name] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+            row = stats[name] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
         row[0] += 1
         row[1] += raw
         row[2] += calls
         if ns > row[3]:
             row[3] = ns
+            row[11] = at
         if lines == 0:
             row[4] += 1
             if total or kept:
@@ -304,6 +309,7 @@ def probe(size):
                 ns = cur_raw * 1000 - cur_calls * overhead - cur_steps * region
                 if ns > tick_max:
                     tick_max = ns
+                    tick_max_at = cur_at
                 if cur_lines:
                     loud[0] += 1
                     _add(loud, 1, cur_kept)
@@ -318,6 +324,7 @@ def probe(size):
                         if cur_total > quiet[6]:
                             quiet[6] = cur_total
             cur_raw = raw
+            cur_at = at
             cur_calls = calls
             cur_steps = 1
             cur_lines = lines
@@ -347,6 +354,7 @@ def probe(size):
         "tick_raw_us": tick_raw,
         "tick_calls": tick_calls,
         "tick_max_ns": tick_max,
+        "tick_max_at_ms": tick_max_at,
         "quiet_ticks": quiet[0],
         "quiet_ticks_kept": quiet[1],
         "quiet_ticks_asking": quiet[7],
@@ -357,6 +365,7 @@ def probe(size):
         "event_tick_kept": loud[1] + loud[2] * CARRY,
         "idle": idle_stats if idle is not None else None,
         "tasks": [[n] + r[:4] for n, r in sorted(stats.items())],
+        "task_max_at_ms": [[n, r[11]] for n, r in sorted(stats.items())],
         "quiet_steps": [[n, r[4], r[5], r[6] + r[7] * CARRY, r[8] + r[9] * CARRY, r[10]]
                         for n, r in sorted(stats.items())],
     }
