@@ -61,3 +61,89 @@ def test_pa_to_counts_viper_equals_its_twin(pas):
 def test_the_twins_are_what_cpython_runs():
     assert pressure.counts_to_pa is pressure.counts_to_pa_py
     assert pressure.pa_to_counts is pressure.pa_to_counts_py
+
+
+# -- pump.linefeat.LineFeatures.sample: viper on the Unix port, the same source under CPython --
+
+FEAT_RUN = """
+import json, sys
+sys.path.insert(0, {fw!r})
+from pump.linefeat import LineFeatures
+{check}
+def snap(f, ev):
+    d = {{k: v for k, v in f.__dict__.items() if k != "_s"}}
+    return [ev, list(f._s), sorted(d.items())]
+f = LineFeatures()
+for now, pa in {ops!r}:  # a line per sample or pulse: the whole run at once is too big
+    if pa is None:
+        f.pulse(now)
+        print(json.dumps(snap(f, -1)))
+    else:
+        print(json.dumps(snap(f, f.sample(now, pa))))
+"""
+VIPER_CHECK = (
+    'assert type(LineFeatures.sample) is not type(LineFeatures.climbed), "not the viper function"'
+)
+
+
+def feat_trace(seed: int, base: int, sigma: int, period_s: int, bump: int, steps: int) -> list:
+    """A line's samples (10 Hz, Pa) with pulses every ``period_s`` seconds that each add
+    ``bump`` and decay, sensor noise, and ``steps`` movement steps up and back down."""
+    import random
+
+    rng = random.Random(seed)
+    ops: list = []
+    now = rng.randrange(2**30 - 200_000, 2**30)  # the ticks wrap inside the run
+    excess = 0.0
+    step_at = sorted(rng.randrange(0, 3000) for _ in range(2 * steps))
+    offset = 0
+    for i in range(3000):
+        if i % (10 * period_s) == 5:
+            ops.append([now, None])
+            excess += bump
+        while step_at and step_at[0] == i:
+            step_at.pop(0)
+            offset = rng.randrange(200, 3000) if offset == 0 else 0
+        excess *= 0.995
+        pa = base + offset + int(excess) + int(rng.gauss(0, sigma))
+        ops.append([now, pa])
+        now = (now + 100) & 0x3FFFFFFF
+    return ops
+
+
+def feat_on(ops: list, on_unix_port: bool) -> list:
+    """Every step's events, private state and attributes, from the Unix port or CPython."""
+    check = VIPER_CHECK if on_unix_port else ""
+    script = FEAT_RUN.format(fw=str(FIRMWARE), ops=ops, check=check)
+    cmd = [str(MICROPYTHON), "-X", "heapsize=32M"] if on_unix_port else [sys.executable]
+    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@given(
+    st.integers(0, 2**32),
+    st.integers(-20_000, 180_000),
+    st.integers(0, 600),
+    st.sampled_from([1, 2, 3, 6, 20, 60]),
+    st.integers(0, 8_000),
+    st.integers(0, 4),
+)
+def test_line_features_viper_sample_equals_plain_python(seed, base, sigma, period_s, bump, steps):
+    """Every feature, every private field and every event after every sample and pulse of a
+    5-minute line (pulses, noise, movement steps, negative pressures) are the same."""
+    ops = feat_trace(seed, base, sigma, period_s, bump, steps)
+    assert feat_on(ops, True) == feat_on(ops, False)
+
+
+@given(st.lists(st.integers(-(2**24), 2**24), min_size=1, max_size=300), st.integers(0, 2**30))
+def test_line_features_viper_sample_equals_plain_python_on_any_pressures(pas, t0):
+    """Arbitrary pressures, with a pulse every 23 samples."""
+    ops: list = []
+    now = t0
+    for i, pa in enumerate(pas):
+        if i % 23 == 7:
+            ops.append([now, None])
+        ops.append([now, pa])
+        now = (now + 100) & 0x3FFFFFFF
+    assert feat_on(ops, True) == feat_on(ops, False)

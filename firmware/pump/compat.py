@@ -26,6 +26,16 @@ except ImportError:  # CPython
             return fn
 
 
+def ptr32(buf):
+    """The plain-Python meaning of viper's ``ptr32(buf)`` cast: the array itself.
+
+    Inside a ``@micropython.viper`` function MicroPython's compiler takes ``ptr32`` as its
+    own cast (a pointer to the array's 32-bit words) whatever this name is bound to; under
+    CPython the same source indexes the array. Viper's loads zero-extend on a 64-bit port,
+    so such a function sign-fixes what it loads (pump/linefeat.py ``sample``)."""
+    return buf
+
+
 def zeros(typecode, n):
     """``array(typecode)`` of ``n`` zeros in one allocation of its own size, where
     ``array(typecode, bytes(size))`` needs a free hole for the bytes too: twice the room at

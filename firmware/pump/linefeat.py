@@ -27,7 +27,7 @@ and no allocation per sample:
 
 from array import array
 
-from pump.compat import const, micropython
+from pump.compat import const, micropython, ptr32
 from pump.ticks import ticks_diff
 
 A_FROM_MS = const(2000)  # the slowest motor pulse (1.5 s) and the 4-sample mean are done
@@ -48,6 +48,27 @@ NOISE_DIV = const(125)  # 64 x E|d2| / sigma (E|d2| = sqrt(6 * 2 / pi) sigma = 1
 CYCLE_MAX_MS = const(5000)  # the mean level of the cycle is kept for pulses closer than this
 _HALF = const(0x20000000)  # pump.ticks
 _MASK = const(0x3FFFFFFF)
+
+# LineFeatures._s: the private state, one int array (indices; rings at their offsets)
+S_RI = const(0)  # next slot of the 4-sample ring
+S_HI = const(1)  # next slot of the level history
+S_VI = const(2)  # next slot of the AVG_N ring
+S_SI = const(3)  # next slot of the slow history (the oldest level)
+S_RSUM = const(4)  # sum of the 4-sample ring
+S_VSUM = const(5)  # sum of the AVG_N ring
+S_P1 = const(6)  # the raw samples before this one, for the second difference
+S_P2 = const(7)
+S_JUMP = const(8)  # samples until a jump seen is measured (0: none pending)
+S_CSUM = const(9)  # the samples since the last pulse (closely spaced pulses)
+S_USUM = const(10)  # the samples of the bump's window, their count, their ``since`` (100 ms)
+S_UN = const(11)
+S_UT = const(12)
+S_MED = const(13)  # the two raw samples before this one, oldest first
+S_RING = const(15)  # 4 levels' worth of filtered samples
+S_HIST = const(19)  # the last 11 levels: 1 s of history
+S_SLOW = const(30)  # a level every second: 10 s of history
+S_AVG = const(41)  # the last AVG_N filtered samples
+S_LEN = const(73)
 
 EV_A = const(1)
 EV_R = const(2)
@@ -77,31 +98,24 @@ def log2_q8(x):
 
 class LineFeatures:
     def __init__(self):
-        self._med = array("i", [0, 0])  # the two raw samples before this one
-        self._ring = array("i", [0, 0, 0, 0])
-        self._hist = array("i", [0] * 11)  # the last 11 levels: 1 s of history
-        self._slow = array("i", [0] * 11)  # a level every second: 10 s of history
-        self._avg = array("i", [0] * AVG_N)
+        # every private per-sample field and ring in one int array (layout: the S_* consts),
+        # so the viper ``sample`` reads them through one pointer, not an attribute each
+        self._s = array("i", [0] * S_LEN)
         self.reset()
 
     def reset(self):
         self.samples = 0  # 0 until the first sample, then 1 (primed)
         self.phase = 0
-        self._ri = 0
-        self._hi = 0
-        self._vi = 0
-        self._rsum = 0
-        self._vsum = 0
+        s = self._s
+        for i in range(S_LEN):
+            s[i] = 0
         self.level = 0
         self.avg = 0
         self.b16 = 0
         self.noise64 = 40 * NOISE_DIV  # start at a plausible 40 Pa until measured
-        self._p1 = 0  # the raw samples before this one, for the second difference
-        self._p2 = 0
         self.quiet_n = 0  # quiet samples seen (up to NOISE_SETTLED)
         self.off = 0  # movement offset taken out of every sample (Pa)
         self.moves = 0  # movement steps seen
-        self._jump = 0  # samples until a jump seen is measured (0: none pending)
         self._jback = False  # the jump pending is a fall no decay makes (see _fall)
         self.moved = False  # a step's edge fell inside this pulse's windows (see _fall)
         self._jbase = 0
@@ -125,10 +139,6 @@ class LineFeatures:
         self.r_n = 0
         self.pre_drop10 = 0  # how much the level fell in the 10 s before the pulse (Pa)
         self.interval = LONG_AGO  # ms from the pulse before to this one
-        self._si = 0
-        self._usum = 0
-        self._un = 0
-        self._ut = 0  # sum of the ``since`` of the samples in _usum, in 100 ms
         self.a = 0
         self.a_t = 0  # ms after the pulse that ``a`` stands for
         self.a_n = 0  # samples averaged in ``a``
@@ -138,7 +148,6 @@ class LineFeatures:
         self.r = 0
         self.held = 0  # the line's pressure over its resting baseline when r was taken
         self.r_ok = False
-        self._csum = 0  # the samples since the last pulse (closely spaced pulses)
         self.cycle_n = 0
         self.cycle_end = 0  # samples in a cycle of a run (pump/bolusline.py), 0: none
         self.leak_l = -1
@@ -155,61 +164,68 @@ class LineFeatures:
         """Estimated raw-sample noise sigma in Pa."""
         return self.noise64 // NOISE_DIV
 
-    @micropython.native
-    def sample(self, now, pa):
+    @micropython.viper
+    def sample(self, now: int, pa: int) -> int:
         """Feed one raw sample (Pa); returns EV_* bits for the features that became ready.
 
-        Runs every control tick: state is read into locals once and the per-sample helpers
-        (ticks_diff, the quiet-time noise and movement check, jump_pa) are inlined, since on
-        MicroPython a call costs more than all the arithmetic it does (about 770
-        instructions on a Cortex-M3, an attribute read about 95). The rare paths (a
-        movement step, the features after a pulse) keep their methods."""
-        if self.samples == 0:
+        Runs every control tick, so it is a viper function (machine-word ints: on
+        MicroPython an attribute read costs about 150 x86 instructions and an add on objects
+        about 60; here an add is one instruction). Its private state and rings are the int
+        array ``_s``, read through one pointer; the public fields stay attributes. Under
+        CPython the same source runs as plain Python (``ptr32`` is the array itself and
+        ``int`` a no-op): tests/test_twins.py checks the two agree sample by sample. The
+        rare paths (a movement step, the features after a pulse) keep their methods.
+        Every value stays far below 2**30 (pressures of at most a few 100 kPa, 32 of them
+        summed), so a 32-bit board computes the same ints."""
+        s = ptr32(self._s)
+        one = 1
+        sx = one << 31  # ptr32 loads zero-extend on a 64-bit port: ((v + sx) & mx) - sx signs
+        mx = (sx << 1) - 1  # them (on a 32-bit board and under CPython it changes nothing)
+        if int(self.samples) == 0:
             self._prime(pa)
             self.samples = 1
-        med = self._med
-        a = med[0]
-        b = med[1]
-        med[0] = b  # keep the two latest raw samples, oldest first
-        med[1] = pa
+        a = ((s[S_MED] + sx) & mx) - sx
+        b = ((s[S_MED + 1] + sx) & mx) - sx
+        s[S_MED] = b  # keep the two latest raw samples, oldest first
+        s[S_MED + 1] = pa
         # median of (a, b, pa)
         if a > b:
-            a, b = b, a
+            t = a
+            a = b
+            b = t
         m = pa if pa < b else b
         if m < a:
             m = a
-        m -= self.off
-        ring = self._ring
-        ri = self._ri
-        rsum = self._rsum + m - ring[ri]
-        ring[ri] = m
-        self._ri = (ri + 1) & 3
-        self._rsum = rsum
+        m -= int(self.off)
+        ri = s[S_RI]
+        rsum = (((s[S_RSUM] + sx) & mx) - sx) + m - (((s[S_RING + ri] + sx) & mx) - sx)
+        s[S_RING + ri] = m
+        s[S_RI] = (ri + 1) & 3
+        s[S_RSUM] = rsum
         level = rsum >> 2
         self.level = level
-        vi = self._vi
-        avg = self._avg
-        vsum = self._vsum + m - avg[vi]
-        avg[vi] = m
-        self._vi = (vi + 1) & (AVG_N - 1)
-        self._vsum = vsum
+        vi = s[S_VI]
+        vsum = (((s[S_VSUM] + sx) & mx) - sx) + m - (((s[S_AVG + vi] + sx) & mx) - sx)
+        s[S_AVG + vi] = m
+        s[S_VI] = (vi + 1) & (AVG_N - 1)
+        s[S_VSUM] = vsum
         self.avg = vsum >> AVG_SHIFT
-        fresh = self.fresh
+        fresh = int(self.fresh)
         if fresh:
             self.fresh = fresh - 1
-        hist = self._hist
-        hi = self._hi
-        lag = hist[hi + 1 if hi < JUMP_LAG else 0]  # the level 1 s ago
-        hist[hi] = level
-        self._hi = hi + 1 if hi < 10 else 0
-        phase = self.phase + 1 if self.phase < 9 else 0  # samples mod 10, never grows
+        hi = s[S_HI]
+        lag = ((s[S_HIST + (hi + 1 if hi < JUMP_LAG else 0)] + sx) & mx) - sx  # level 1 s ago
+        s[S_HIST + hi] = level
+        s[S_HI] = hi + 1 if hi < 10 else 0
+        phase = int(self.phase)
+        phase = phase + 1 if phase < 9 else 0  # samples mod 10, never grows
         self.phase = phase
         if phase == 0:
-            si = self._si
-            self._slow[si] = level
-            self._si = si + 1 if si < 10 else 0
+            si = s[S_SI]
+            s[S_SLOW + si] = level
+            s[S_SI] = si + 1 if si < 10 else 0
         # baseline: lower envelope, fast down, slow up
-        b16 = self.b16
+        b16 = int(self.b16)
         lvl16 = level << 4
         if lvl16 < b16:
             b16 += (lvl16 - b16) >> 2
@@ -218,66 +234,66 @@ class LineFeatures:
         else:
             b16 = lvl16
         self.b16 = b16
-        pulses = self.pulses
+        pulses = int(self.pulses)
+        since = LONG_AGO
         if pulses:
-            since = ((now - self.t_pulse + _HALF) & _MASK) - _HALF  # ticks_diff, inlined
+            since = ((now - int(self.t_pulse) + _HALF) & _MASK) - _HALF  # ticks_diff, inlined
             if since > LONG_AGO or since < 0:
                 since = LONG_AGO
             self.since = since
-        else:
-            since = LONG_AGO
-        p1 = self._p1
+        p1 = ((s[S_P1] + sx) & mx) - sx
         if since >= QUIET_MS:
             # away from pulses: noise estimate and movement steps
-            jump = self._jump
+            jump = s[S_JUMP]
             if jump:
                 jump -= 1
-                self._jump = jump
+                s[S_JUMP] = jump
                 if jump == 0:
-                    self._move(level - self._jbase)
+                    self._move(level - int(self._jbase))
             else:
-                d = pa - 2 * p1 + self._p2
+                d = pa - 2 * p1 + (((s[S_P2] + sx) & mx) - sx)
                 if d < 0:
-                    d = -d
-                noise64 = self.noise64
+                    d = 0 - d
+                noise64 = int(self.noise64)
                 clip = (noise64 >> 4) + 64  # 4 x the mean, a count or so at least
                 noise64 += (d if d < clip else clip) - (noise64 >> 6)
                 self.noise64 = noise64
-                quiet_n = self.quiet_n
+                quiet_n = int(self.quiet_n)
                 if quiet_n < NOISE_SETTLED:
                     self.quiet_n = quiet_n + 1
                 elif since >= MOVE_QUIET_MS:
                     jump = level - lag
                     thr = 4 * (noise64 // NOISE_DIV) + 25  # jump_pa(), inlined
-                    off = self.off
+                    off = int(self.off)
                     # a step's end needs less evidence: it is expected (off > 0 and about -off)
-                    if jump > thr or (off > 0 and -jump > (thr >> 1) and -2 * jump > off):
-                        self._jump = JUMP_SETTLE
+                    if jump > thr or (off > 0 and 0 - jump > (thr >> 1) and -2 * jump > off):
+                        s[S_JUMP] = JUMP_SETTLE
                         self._jbase = lag
-                        self._jb16 = b16 if b16 < (lag << 4) else lag << 4
+                        lag16 = lag << 4
+                        self._jb16 = b16 if b16 < lag16 else lag16
                         self._jback = False
-                    elif -jump > thr and -2 * jump > lag - (b16 >> 4):
+                    elif 0 - jump > thr and -2 * jump > lag - (b16 >> 4):
                         self._fall(lag)  # rare: a fall no decay makes
         else:
-            self._jump = 0  # a pulse came: whatever moved is the pulse
-        self._p2 = p1
-        self._p1 = pa
+            s[S_JUMP] = 0  # a pulse came: whatever moved is the pulse
+        s[S_P2] = p1
+        s[S_P1] = pa
         if not pulses:
             return 0
         events = 0
         if since < CYCLE_MAX_MS:
-            self._csum += m
-            cycle_n = self.cycle_n + 1
+            s[S_CSUM] = (((s[S_CSUM] + sx) & mx) - sx) + m
+            cycle_n = int(self.cycle_n) + 1
             self.cycle_n = cycle_n
-            if cycle_n == self.cycle_end:
+            if cycle_n == int(self.cycle_end):
                 events = EV_C  # the cycle is as long as the one before: judge it now
         if since < RISE_MAX_MS:
             self._rise(since, level)
         if not self.a_ok:
             if since >= A_FROM_MS:
-                self._usum += m
-                self._un += 1
-                self._ut += since // 100
+                s[S_USUM] = (((s[S_USUM] + sx) & mx) - sx) + m
+                s[S_UN] = s[S_UN] + 1
+                s[S_UT] = s[S_UT] + since // 100
             if since >= A_TO_MS:
                 self._take_a(since)
                 events |= EV_A
@@ -291,13 +307,14 @@ class LineFeatures:
 
     def climbed(self, pa):
         """True when the level 10 s ago (the oldest of the slow history) was above ``pa``."""
-        return self._slow[self._si] > pa
+        s = self._s
+        return s[S_SLOW + s[S_SI]] > pa
 
     def cycle_level(self):
         """The mean of the samples since the last pulse (``cycle_n`` of them), for pulses that
         come close together: at a fixed period every cycle's mean samples the line at the same
         phase, push and all, so cycle over cycle it climbs as the line does."""
-        return self._csum // self.cycle_n if self.cycle_n else self.level
+        return self._s[S_CSUM] // self.cycle_n if self.cycle_n else self.level
 
     def rise_ms(self):
         return self.rise16 >> 4
@@ -332,7 +349,7 @@ class LineFeatures:
         taken back from the offset that stands, if any."""
         self.moved = True
         if self.off > 0:
-            self._jump = JUMP_SETTLE
+            self._s[S_JUMP] = JUMP_SETTLE
             self._jbase = lag
             self._jb16 = self.b16 if self.b16 < (lag << 4) else lag << 4
             self._jback = True
@@ -358,19 +375,19 @@ class LineFeatures:
         self.off += jump
         self.moves += 1
         self.step_b16 = self._jb16
-        ring = self._ring
-        for i in range(4):
-            ring[i] -= jump
-        self._rsum -= jump << 2
+        s = self._s
+        for i in range(S_RING, S_RING + 4):
+            s[i] -= jump
+        s[S_RSUM] -= jump << 2
         self.level -= jump
-        for i in range(11):
-            self._hist[i] = self.level
+        for i in range(S_HIST, S_HIST + 11):
+            s[i] = self.level
         self.b16 = self._jb16
         self.fresh = AVG_N
         if not self.a_ok:  # the bump's window straddles the step: start it again
-            self._usum = 0
-            self._un = 0
-            self._ut = 0
+            s[S_USUM] = 0
+            s[S_UN] = 0
+            s[S_UT] = 0
 
     def step_ended(self):
         """The movement step that stands ended inside this pulse's push: the line task found
@@ -383,18 +400,18 @@ class LineFeatures:
         jump = self.off
         self.off = 0
         self.moves += 1
-        ring = self._ring
-        for i in range(4):
-            ring[i] += jump
-        self._rsum += jump << 2
+        s = self._s
+        for i in range(S_RING, S_RING + 4):
+            s[i] += jump
+        s[S_RSUM] += jump << 2
         self.level += jump
-        for i in range(11):
-            self._hist[i] = self.level
+        for i in range(S_HIST, S_HIST + 11):
+            s[i] = self.level
         b16 = self.level << 4
         self.b16 = self.pre_b16 if self.pre_b16 < b16 else b16  # the rest before the pulse
         self.fresh = AVG_N
         self.moved = True
-        self._usum += jump * self._un
+        s[S_USUM] += jump * s[S_UN]
         self.a_ok = False
         self._take_a(self.since)
         self._take_r(self.since)
@@ -413,45 +430,40 @@ class LineFeatures:
             return False
         self.off = 0
         self.moves += 1
-        ring = self._ring
-        for i in range(4):
-            ring[i] += off
-        self._rsum += off << 2
+        s = self._s
+        for i in range(S_RING, S_RING + 4):
+            s[i] += off
+        s[S_RSUM] += off << 2
         self.level += off
         for i in range(11):
-            self._hist[i] = self.level
-            self._slow[i] += off
-        avg = self._avg
-        for i in range(AVG_N):
-            avg[i] += off
-        self._vsum += off * AVG_N
+            s[S_HIST + i] = self.level
+            s[S_SLOW + i] += off
+        for i in range(S_AVG, S_AVG + AVG_N):
+            s[i] += off
+        s[S_VSUM] += off * AVG_N
         self.avg += off
         self.b16 += off << 4
         return True
 
     def _prime(self, pa):
-        self._med[0] = pa
-        self._med[1] = pa
-        for i in range(4):
-            self._ring[i] = pa
-        for i in range(11):
-            self._hist[i] = pa
-            self._slow[i] = pa
-        for i in range(AVG_N):
-            self._avg[i] = pa
-        self._rsum = 4 * pa
-        self._vsum = AVG_N * pa
+        s = self._s
+        for i in range(S_MED, S_AVG + AVG_N):  # the median's samples and every ring
+            s[i] = pa
+        s[S_RSUM] = 4 * pa
+        s[S_VSUM] = AVG_N * pa
         self.level = pa
         self.avg = pa
         self.b16 = pa << 4
-        self._p1 = pa
-        self._p2 = pa
+        s[S_P1] = pa
+        s[S_P2] = pa
 
     def _take_a(self, since):
-        if self._un:
-            self.a = self._usum // self._un
-            self.a_t = self._ut * 100 // self._un
-            self.a_n = self._un
+        s = self._s
+        un = s[S_UN]
+        if un:
+            self.a = s[S_USUM] // un
+            self.a_t = s[S_UT] * 100 // un
+            self.a_n = un
         elif self._a1_t > 0:  # the next pulse came before the window opened (a bolus)
             self.a = self._a1
             self.a_t = self._a1_t
@@ -465,7 +477,7 @@ class LineFeatures:
         # the bump over the pre-pulse mean: what must drain through this line's own
         # resistance (the excess over the resting baseline may hold a depot in the tissue
         # that drains over minutes: no line time constant applies to it)
-        if self._un:
+        if un:
             eb = self.a - self.pre_avg
             self.eb = eb if eb < e1 else e1
         else:
@@ -541,7 +553,8 @@ class LineFeatures:
         """The motor pushed a pulse at ``now`` (call ``close`` first)."""
         self.close()
         if self.samples:
-            drop = self._slow[self._si] - self.level  # 10 s ago minus now, >= 0
+            s = self._s
+            drop = s[S_SLOW + s[S_SI]] - self.level  # 10 s ago minus now, >= 0
             self.pre_drop10 = drop if drop > 0 else 0
         self.pre = self.level
         self.pre_avg = self.avg
@@ -553,10 +566,11 @@ class LineFeatures:
         self._peak = self.level
         self._peak_t = 0
         self._a1_t = -1
-        self._usum = 0
-        self._un = 0
-        self._ut = 0
-        self._csum = 0
+        s = self._s
+        s[S_USUM] = 0
+        s[S_UN] = 0
+        s[S_UT] = 0
+        s[S_CSUM] = 0
         self.cycle_n = 0
         self.moved = False
         self.a_ok = False
