@@ -33,9 +33,9 @@ E_MIN_MPA = -50000000  # the line cannot be pulled below -50 kPa (gas comes out)
 # Readings read() computes ahead in one go (0: none, every reading stepped): a speed-up for
 # the 64-bit ports. On the 32-bit qemu port each reading's arithmetic past 31 bits leaves
 # heap ints of garbage, and a batch's burst of it made the firmware's own allocations in
-# the next ticks search the shared heap longer (make bench-mcu, the default day, firmware
-# unchanged: worst control tick 402,659 instructions stepped, 546,370 in batches of 40,
-# 556,826 in batches of 16; a real board has no plant on its heap). So none there.
+# the next ticks search the shared heap longer (make bench-mcu, the default day, the same
+# firmware: worst control tick 402,659 instructions stepped, 542,450 in batches of 40; 16
+# only moved the worst to another tick; a real board has no plant on its heap). So none.
 BATCH = 0 if sys.platform == "qemu" else 40
 BATCH_AFTER_SYNC = 4  # the batch's length after one was cut short; doubles back to BATCH
 
