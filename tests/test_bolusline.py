@@ -229,3 +229,54 @@ def test_widened_nominal_days_with_a_prime_at_boot_raise_no_false_leak(day):
     """Two of the 8 of 120 widened nominal days that, primed with 1 U a minute after boot,
     raised a false leak at the first bolus: the prime's run had started from 0 Pa."""
     assert detectbench.nominal_day(day, widened=True, prime=20) == []
+
+
+# ---- the bolus speed (issue 15): the period from the setting -------------------------------
+
+
+def test_the_bolus_period_sizes_runs_and_guards_and_the_default_keeps_the_constants():
+    """At the default 2 s every figure is the constant the test was tuned with; at other
+    periods a run reaches further (2.5 periods), the learning and judging guards sized in
+    cycles of 2 s are kept in time at shorter periods, and a period that is no whole number
+    of ticks is judged at its shorter cycle."""
+    w = BolusWatch()
+    figures = (w.p_ms, w.close_ms, w.slack_ms, w.cycle_n, w.min_run, w.low_n, w.bow16, w.drain16)
+    assert figures == (2000, 5000, 300, 0, 8, 6, 0, 0)
+    fast = BolusWatch(600)
+    assert (fast.close_ms, fast.slack_ms, fast.min_run, fast.low_n, fast.bow16) == (
+        5000, 150, 27, 20, 16)  # fmt: skip
+    slow = BolusWatch(6000)
+    assert (slow.close_ms, slow.slack_ms, slow.min_run, slow.low_n, slow.drain16) == (
+        15000, 900, 8, 6, 16)  # fmt: skip
+    assert BolusWatch(50 * 60000 // 1400).cycle_n == 21  # 1.4 U/min: cycles of 2.1 and 2.2 s
+
+
+# a widened plant on which main (the period fixed at 2 s) took 89 pulses at 600 ms and 51 at
+# 1000, 4000 and 6000 ms to find a blockage in the site's 2nd bolus (a 5 U bolus at 1 U/h)
+SPEED_SEED = 3790138292
+
+
+@pytest.mark.parametrize("bolus_ms, most", [(600, 20), (1000, 10), (4000, 5), (6000, 5)])
+def test_a_blockage_in_a_bolus_at_the_users_bolus_speed_is_found_within_pulses(bolus_ms, most):
+    got = detectbench.one_run("occlusion", {}, "occlusion", 1000, 100, SPEED_SEED,
+                              widened=True, prior=40, bolus_ms=bolus_ms)
+    assert got is not None and got[0] <= most, got
+
+
+@pytest.mark.parametrize("day, hours", [(747743766, 8), (2078299908, 9), (4045731357, 7),
+                                        (1033702264, 9)])
+def test_widened_nominal_days_at_a_drawn_bolus_speed_raise_no_false_occlusion(day, hours):
+    """Days (618, 1111, 789 and 4000 ms a pulse) that raised a false occlusion in a bolus when
+    the test first took the period without its guards: a line that stiffens with pressure,
+    climbing further at a faster speed, left the straight line learned from one run by as much
+    as a blockage holds back (the bow of the learning run's climb now widens the spread); a
+    short fast run learned the line from its low end; at 4 s most of a bump drains within the
+    cycle, and how much moves with the site's resistance."""
+    assert detectbench.nominal_day(day, widened=True, hours=hours, bolus_speed=True) == []
+
+
+def test_the_line_task_takes_the_bolus_period_from_the_settings():
+    from emu import run_inprocess, scenario
+
+    app, _ = run_inprocess(scenario(duration="0:01", settings={"bolus_u_per_min": 4.2}))
+    assert app.line.watch.bolus.p_ms == 714  # 0.05 U at 4.2 U/min

@@ -51,3 +51,24 @@ def test_unix_port_does_not_depend_on_scenario_order_of_simultaneous_actions(tmp
     log = run_subprocess(raw, tmp_path, cpython=False)
     names = [line.split()[2] for line in log.decode().splitlines() if " command " in line]
     assert names == ["name=suspend", "name=resume", "name=bolus"]
+
+
+def test_a_blockage_in_a_bolus_at_another_bolus_speed_is_byte_identical(tmp_path):
+    """The bolus test at a period of no whole number of ticks (4.2 U/min: 714 ms a pulse) on a
+    widened plant: the site learned from a first bolus, a blockage found in the second by its
+    climb (with the period fixed at 2 s: 40 s after the onset, by the sensor's range)."""
+    raw = scenario(
+        duration="0:40",
+        settings={"bolus_u_per_min": 4.2},
+        basal_u_per_h=[[0, 1.0]],
+        plant={"sample": 3790138292, "widened": True},
+        actions=[
+            {"at": "0:05:00", "command": "bolus", "args": {"amount_u": 2}},
+            {"at": "0:20:00", "command": "bolus", "args": {"amount_u": 5}},
+            {"at": "0:20:30", "fault": "occlusion"},
+        ],
+    )
+    on_mpy = run_subprocess(raw, tmp_path, cpython=False)
+    raised = [line for line in on_mpy.splitlines() if b"kind=occlusion" in line]
+    assert raised and int(raised[0].split()[0]) < 1240000  # by the climb: within 10 s
+    assert on_mpy == run_subprocess(raw, tmp_path, cpython=True)

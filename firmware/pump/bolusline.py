@@ -1,12 +1,14 @@
 """The line during a bolus: its climb, pulse over pulse, against this site's open-line response.
 
-During a bolus the pulses come every 2 s, before a bump can be seen to decay,
-so the interval-by-interval tests of pump/occlusion.py have little to go on.
+During a bolus the pulses come every bolus period (the pulse over the bolus speed
+setting: 0.6 to 6 s at 0.05 U, 2 s at the default 1.5 U/min), before a bump can be
+seen to decay, so the interval-by-interval tests of pump/occlusion.py have little
+to go on.
 What a bolus gives instead is many pulses close together: a blocked line
 CLIMBS by a whole bump per pulse (more on a line that stiffens with
 pressure), whereas an open line lets out a share of its excess every
 interval and levels off towards a plateau (flow x resistance). Per pulse of a
-run (pulses closer than CLOSE_MS), with ``E`` the excess of the line over its
+run (pulses closer than CLOSE_MS or 2.5 periods), with ``E`` the excess of the line over its
 resting baseline at the start of the interval and ``rise`` how much the level
 after the push climbed over the interval:
 
@@ -63,8 +65,11 @@ from array import array
 from pump.compat import const
 from pump.occlusion import isqrt
 
-CLOSE_MS = const(5000)  # pulses closer than this are one run (a bolus)
-REF_MS = const(2000)  # ``b`` is the share let out per this many ms (the bolus period)
+CLOSE_MS = const(5000)  # pulses closer than this are one run (a bolus), or 2.5 periods
+REF_MS = const(2000)  # ``b`` is kept as the share let out per this many ms (the default period)
+PERIOD_MIN_MS = const(300)  # the bolus period the settings allow: 0.025 U at 5 U/min
+PERIOD_MAX_MS = const(12000)  # 0.1 U at 0.5 U/min
+CYCLE_MAX_N = const(50)  # samples a cycle's mean holds at most (pump.linefeat.CYCLE_MAX_MS)
 E_MAX = const(200000)  # the sensor's range: no excess is larger
 MEDIAN_N = const(3)  # occlusion: the median of the last 3 intervals' ex
 LEAK_MEDIAN_N = const(5)  # leak: the median of the last 5
@@ -75,7 +80,8 @@ MIN_BIN = const(3)  # intervals in each half of a run's excess range before it i
 MIN_RUN = const(8)
 LOW_N = const(6)  # a run's first intervals (the line still low) against the rest
 SPREAD_MAX = const(100000)
-PERIOD_SLACK_MS = const(300)  # cycles this much longer or shorter are not at the same phase
+PERIOD_SLACK_MS = const(150)  # cycles this much (or 3/20 of the period) longer or shorter
+# are not at the same phase
 SETTLE_CYCLES = const(1)  # cycles after a change of period before the chain goes on
 STREAK = const(3)  # occlusion by the sum: cycles in a row above the allowance
 OUTLIER = const(3)  # an interval this many times the mean distance off the line is not the line's
@@ -83,12 +89,44 @@ KEEP = const(32)  # the last intervals of a run kept to measure how well the lea
 
 
 class BolusWatch:
-    def __init__(self):
+    def __init__(self, period_ms=REF_MS):
+        self.set_period(period_ms)
         self._ex = array("i", [0] * RING)
         self._tmp = array("i", [0] * RING)
         self._ke = array("i", [0] * KEEP)  # a run's intervals: excess at the start
         self._kr = array("i", [0] * KEEP)  # and rise
         self.forget()
+
+    def set_period(self, period_ms):
+        """The bolus pulse period (ms) from the bolus speed setting: what a run's cycles are
+        judged at. A period that is no whole number of control ticks alternates two cycle
+        lengths; each cycle is judged at the samples of the shorter (same phase)."""
+        p = PERIOD_MIN_MS if period_ms < PERIOD_MIN_MS else period_ms
+        p = PERIOD_MAX_MS if p > PERIOD_MAX_MS else p
+        self.p_ms = p
+        self.close_ms = CLOSE_MS if 2 * CLOSE_MS > 5 * p else 5 * p >> 1
+        slack = 3 * p // 20
+        self.slack_ms = PERIOD_SLACK_MS if slack < PERIOD_SLACK_MS else slack
+        n = p // 100
+        # 0 for a whole number of ticks: each cycle is judged at the length of the one before
+        self.cycle_n = 0 if p % 100 == 0 else (CYCLE_MAX_N if n > CYCLE_MAX_N else n)
+        # counts of cycles sized at the default period are kept in time at shorter ones: a
+        # learning run at least MIN_RUN x 2 s long, the sum judged from LOW_N x 2 s into a run
+        # (the share let out per cycle shrinks with the period, so a line learned from one run
+        # misses by more than a blockage holds back for more cycles)
+        self.min_run = MIN_RUN if p >= REF_MS else (MIN_RUN * REF_MS + p - 1) // p
+        self.low_n = LOW_N if p >= REF_MS else (LOW_N * REF_MS + p - 1) // p
+        # how much of the bow of a learning run's climb off its straight line widens the
+        # spread (in 1/16): at shorter periods a run climbs further (its plateau goes as
+        # 1 / period) into a line that stiffens with pressure, where the straight line fitted
+        # to its ends misses its middle by as much as a blockage holds back; none at 2 s
+        w = (REF_MS - p) * 32 // REF_MS
+        self.bow16 = 0 if w < 0 else (16 if w > 16 else w)
+        # how much of the rise a pulse into a line at rest falls short of a bump widens the
+        # allowance (in 1/16): at longer periods most of a bump drains within the cycle, and
+        # how much of it does moves with the site's resistance (posture, swelling); none at 2 s
+        w = (p - REF_MS) * 16 // REF_MS
+        self.drain16 = 0 if w < 0 else (16 if w > 16 else w)
 
     def forget(self):
         """A new site: its open-line response is learned again."""
@@ -106,6 +144,7 @@ class BolusWatch:
         self.ex = 0
         self.occluded = False
         self.leaking = False
+        self.jref = 0  # Pa: the learned bump of one pulse (pump/disconnect.py), from on_pulse
         self._start_run(0)
         self.judged = False  # no baseline yet: a run is judged once a pulse starts it
 
@@ -126,6 +165,9 @@ class BolusWatch:
         self._hi_n = 0
         self._hi_e = 0
         self._hi_r = 0
+        self._mid_n = 0  # the cycles after the low ones (the middle of a long run's climb)
+        self._mid_e = 0
+        self._mid_r = 0
         self._top = 0  # the highest excess of this run's bolus-period cycles
 
     def learned(self):
@@ -136,11 +178,13 @@ class BolusWatch:
         ``feat.pulse``). ``blocked``: an occlusion stands (the run is not learned from).
         Keeps the run's chain of cycles; each cycle is judged at its last sample, before
         the next pulse is made (``on_cycle``, when ``feat.cycle_end`` samples are in)."""
+        self.jref = jref
         level = feat.cycle_level()
         judged = self._judged
         self._judged = False
         feat.cycle_end = 0
-        if interval >= CLOSE_MS or interval <= 0:
+        p = self.p_ms
+        if interval >= self.close_ms or interval <= 0:
             if self.n:
                 self._end_run(jref, blocked)
             self._start_run(feat.baseline())
@@ -151,15 +195,16 @@ class BolusWatch:
             return
         if not self.judged:
             return
-        if 4 * interval < 3 * REF_MS or 2 * interval > 3 * REF_MS:
+        if 4 * interval < 3 * p or 2 * interval > 3 * p:
             # not the bolus period (a basal pulse between two bolus pulses: two short cycles
             # at other phases of the decay): neither judged nor learned from, and the chain
             # starts again at the bolus period (judged at half the period, such cycles raised
             # 3 false occlusions in 120 widened nominal days, 100 to 130 pulses into a bolus)
             self.period = 0
             return
-        if self.period == 0 or not judged or interval - self.period > PERIOD_SLACK_MS or (
-            self.period - interval > PERIOD_SLACK_MS
+        slack = self.slack_ms
+        if self.period == 0 or not judged or interval - self.period > slack or (
+            self.period - interval > slack
         ):
             # the first cycle of a run, or one of another length (a basal pulse between two
             # bolus pulses, a pulse before the cycle was full): its mean is not at the phase
@@ -168,8 +213,10 @@ class BolusWatch:
             self.period = interval
             self.l_prev = level
             self._settle = SETTLE_CYCLES
-        # the next cycle is judged when it holds as many samples as this one did
-        feat.cycle_end = feat.cycle_n
+        # the next cycle is judged when it holds as many samples as this one did, or as the
+        # shorter of the two cycle lengths a period of no whole number of ticks alternates
+        n = feat.cycle_n
+        feat.cycle_end = n if n <= self.cycle_n or not self.cycle_n else self.cycle_n
 
     def on_cycle(self, feat):
         """The last sample of a cycle as long as the one before: its mean is at the chain's
@@ -186,12 +233,13 @@ class BolusWatch:
         rise = level - self.l_prev
         self.l_prev = level
         self.n += 1
-        if 2 * interval >= REF_MS and 2 * interval <= 3 * REF_MS:  # the bolus period
+        if 2 * interval >= self.p_ms and 2 * interval <= 3 * self.p_ms:  # the bolus period
             self._record(e, rise)
         if not self.runs:
             return
-        # what the open line would have let out in this interval
-        out = (e * self.b12 >> 12) * interval // REF_MS
+        # what the open line would have let out in this interval (``b`` is per REF_MS: in
+        # quarter ms, so the product stays below 2**30 up to the slowest period)
+        out = (e * self.b12 >> 12) * (interval >> 2) // (REF_MS >> 2)
         ex = rise - (self.a - out)
         self.ex = ex
         self._ex[self.i] = ex
@@ -202,6 +250,13 @@ class BolusWatch:
         # its plateau over a long bolus, both in proportion (a blocked line keeps all of it)
         allow = (out >> 1) + self.spread
         thr = Z_SD * sd + 2 * self.spread + (out >> 1)
+        if self.drain16:
+            # half of what a pulse into a line at rest drains within a cycle (see set_period)
+            d = self.jref - self.a
+            if d > 0:
+                d = d * self.drain16 >> 5
+                allow += d
+                thr += d
         # two of the last three intervals above the threshold and none far below it: a
         # movement step's edge (smeared over two intervals by the filters) is followed by
         # intervals at the open line's response, a blocked line's are not
@@ -212,7 +267,8 @@ class BolusWatch:
         # rises is that of its two end levels only (the rises telescope); one cycle adds at
         # most what a blocked line could (all of ``out``, and the noise), and the last
         # STREAK cycles must each stand above the allowance (a step's edge is over in two).
-        # Not judged in a run's first LOW_N cycles: there a line learned from one run can
+        # Not judged in a run's first LOW_N cycles (their 12 s at shorter periods, ``low_n``):
+        # there a line learned from one run can
         # miss by more than a blockage holds back (``b * E`` is small while ``E`` is), and
         # every cycle adds the miss (a false occlusion 10 s into a 2nd bolus, 1 of 120 widened
         # nominal days); the two-of-three test judges those cycles
@@ -221,7 +277,7 @@ class BolusWatch:
         d = self.cus + (cap if d > cap else d)
         self.cus = d if d > 0 else 0
         self.streak = self.streak + 1 if ex > allow else 0
-        if self.n > LOW_N and self.streak >= STREAK and self.cus > Z_SD * sd + 2 * self.spread:
+        if self.n > self.low_n and self.streak >= STREAK and self.cus > Z_SD * sd + 2 * self.spread:
             self.occluded = True
         # the leak only where this site's open response was measured: above the highest
         # excess it was learned at, the line is an extrapolation, and one that stiffens with
@@ -250,6 +306,10 @@ class BolusWatch:
             self._hi_n += 1
             self._hi_e += e
             self._hi_r += rise
+            if n <= 3 * LOW_N:
+                self._mid_n += 1
+                self._mid_e += e
+                self._mid_r += rise
 
     def sd(self, feat):
         """The standard deviation of one interval's ex from the noise alone: two levels,
@@ -336,7 +396,7 @@ class BolusWatch:
         blocked (or judged so) meanwhile."""
         if blocked or self.occluded or self.leaking or not self.judged:
             return
-        if self.n < MIN_RUN or self._lo_n < MIN_BIN or self._hi_n < MIN_BIN:
+        if self.n < self.min_run or self._lo_n < MIN_BIN or self._hi_n < MIN_BIN:
             return
         if not self._fit(jref):
             return
@@ -347,15 +407,26 @@ class BolusWatch:
         if self._drop(n, OUTLIER * dev) and not self._fit(jref):
             return
         a = self.a_fit
-        b12 = self.b12_fit
+        # the fit's share is per bolus period, the one kept per REF_MS (a calibration kept
+        # across a reboot that changed the bolus speed setting still holds)
+        p = self.p_ms
+        b12 = self.b12_fit * REF_MS // p
+        b12 = 4096 if b12 > 4096 else b12
         if self.runs:
             a = self.a + ((a - self.a) >> 2)
             b12 = self.b12 + ((b12 - self.b12) >> 2)
             self.a_fit = a
-            self.b12_fit = b12
+            self.b12_fit = b12 * p // REF_MS
         # how far this run's intervals stood from the line now learned (the last KEEP), but
         # for those OUTLIER x the mean off it: a step's edge must not widen it for good
         dev = self._dev(n, OUTLIER * self._dev(n, 1 << 29))
+        if self.bow16 and self._mid_n >= MIN_BIN:
+            # the middle of the climb off the line (the last KEEP are at its plateau)
+            m = self._mid_n
+            bow = self._mid_r // m - self.a_fit + ((self._mid_e // m) * self.b12_fit >> 12)
+            bow = (bow if bow > 0 else -bow) * self.bow16 >> 4
+            if bow > dev:
+                dev = bow
         if self.runs and dev < self.spread:
             dev = self.spread + ((dev - self.spread) >> 2)  # narrows slowly, widens at once
         self.spread = dev if dev < SPREAD_MAX else SPREAD_MAX

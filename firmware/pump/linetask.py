@@ -38,6 +38,7 @@ from pump.ticks import ticks_diff
 
 MAX_RELIEF_PULSES = const(200)  # 10 U at 0.05 U: more than any line can hold
 _MS_PER_H = const(3600000)
+_MINUTE_MS = const(60000)
 _MAX_TICK_GAP_MS = const(10000)  # longer than the watchdog allows: not a real tick gap
 _LINE_KINDS = ("occlusion", "disconnect")
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
@@ -64,7 +65,9 @@ class LineTask:
         self.app = app
         self.board = app.board
         self.pulse_mu = app.settings.pulse
-        self.watch = LineWatch(app.settings.pulse * NL_PER_MU)
+        s = app.settings
+        # the bolus pulse period, as pump.delivery trains a bolus (settings are fixed at boot)
+        self.watch = LineWatch(s.pulse * NL_PER_MU, s.pulse * _MINUTE_MS // s.bolus_per_min)
         # what tick() reads every 100 ms, held here rather than looked up through the app
         # and the board each time (an attribute read costs as much as an add of ten)
         connector = app.board.connector

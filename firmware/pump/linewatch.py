@@ -5,7 +5,7 @@ right order; knows nothing about alarms or the scheduler (the app's line task
 does that), so CPython tests and the bench drive it directly.
 """
 
-from pump.bolusline import BolusWatch
+from pump.bolusline import REF_MS, BolusWatch
 from pump.compat import const, micropython
 from pump.disconnect import DisconnectDetector
 from pump.linefeat import EV_C, EV_L, EV_R, NOISE_DIV, NOISE_SETTLED, LineFeatures
@@ -21,12 +21,14 @@ HALF_SCALE_PA = const(100000)  # half of pump.pressure.FULL_SCALE_PA
 
 
 class LineWatch:
-    def __init__(self, pulse_nl):
+    def __init__(self, pulse_nl, bolus_ms=REF_MS):
+        """``pulse_nl``: one pulse's volume; ``bolus_ms``: the bolus pulse period (the pulse
+        over the bolus speed setting), what the bolus test judges a run's cycles at."""
         self.feat = LineFeatures()
         self.occ = OcclusionDetector()
         self.dis = DisconnectDetector(pulse_nl * 1000 // NOMINAL_COMPLIANCE_NL_PER_KPA)
         self.sensor = SensorCheck()
-        self.bolus = BolusWatch()
+        self.bolus = BolusWatch(bolus_ms)
         self.sites = 0  # set changes seen (kept with what was learned)
 
     def rearm(self):

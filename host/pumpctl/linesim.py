@@ -94,7 +94,7 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
         plant.schedule(t_fault, kind, **kw)
     pulse_mu = params["pulse_nl"] // 10
     sched = Schedule(basal_mu_h, pulse_mu, boluses, temp, bolus_ms)
-    watch = LineWatch(params["pulse_nl"])
+    watch = LineWatch(params["pulse_nl"], bolus_ms)
     out = Outcome()
     out.watch = watch
     watch.sensor.judge_noise = sen1_noisy
