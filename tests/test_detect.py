@@ -166,8 +166,10 @@ def test_a_step_end_lost_to_a_pulse_is_taken_back_at_the_next_pulse():
     At the next pulse the level rests about the offset below the baseline the step was
     taken at, which no line does: the offset is taken back there."""
     period = 84000
-    steps = [(1000 + period * 20 - 15000, 1000 + period * 20 - 500, 2000),
-             (1000 + period * 35 + 1500, 1000 + period * 35 + 17000, 1500)]
+    steps = [
+        (1000 + period * 20 - 15000, 1000 + period * 20 - 500, 2000),
+        (1000 + period * 35 + 1500, 1000 + period * 35 + 17000, 1500),
+    ]
     seen, offsets = _offsets_at_pulses(period, steps)
     assert seen == {}
     # seen at the pulse after the one that wiped the end, taken back there
@@ -386,3 +388,30 @@ def test_a_line_climbing_past_the_sensor_range_is_an_occlusion_not_a_sensor_faul
     for i in range(600):
         jump.sample(i * 100, counts(5000 if i < 300 else 200000))
     assert not jump.occluded() and jump.sensor_fault() == OUT_OF_RANGE
+
+
+def test_the_viper_functions_consts_are_their_modules():
+    """The viper ``sample`` functions take other modules' ints as consts of their own (a
+    viper function computes only with consts and locals): they must be the same values."""
+    from pump import app, button, linefeat, linetask, linewatch, occlusion, pressure, sensorcheck
+
+    assert linewatch._FULL_SCALE_PA == pressure.FULL_SCALE_PA
+    assert linewatch._NOISE_DIV == occlusion._NOISE_DIV == linefeat.NOISE_DIV
+    assert linetask._OK == sensorcheck.OK
+    assert app._IDLE == button.IDLE
+    assert linewatch._COUNTS_MAX == pressure.COUNTS_MAX
+    assert linewatch._NOISE_DIV == linefeat.NOISE_DIV
+    assert (linewatch._EV_R, linewatch._EV_L, linewatch._EV_C, linewatch._EV_T) == (
+        linefeat.EV_R,
+        linefeat.EV_L,
+        linefeat.EV_C,
+        linefeat.EV_T,
+    )
+    assert (linewatch._OK, linewatch._OUT_OF_RANGE) == (sensorcheck.OK, sensorcheck.OUT_OF_RANGE)
+    assert sensorcheck.HIGH_RAIL == pressure.COUNTS_MAX - sensorcheck.RANGE_MARGIN
+    # the inlined counts_to_pa
+    for counts in range(pressure.COUNTS_MAX + 1):
+        pa = (
+            counts * linewatch._FULL_SCALE_PA + linewatch._COUNTS_MAX // 2
+        ) // linewatch._COUNTS_MAX
+        assert pa == pressure.counts_to_pa(counts)

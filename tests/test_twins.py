@@ -86,9 +86,12 @@ VIPER_CHECK = (
 )
 
 
-def feat_trace(seed: int, base: int, sigma: int, period_s: int, bump: int, steps: int) -> list:
+def feat_trace(
+    seed: int, base: int, sigma: int, period_s: int, bump: int, steps: int, decay: float = 0.995
+) -> list:
     """A line's samples (10 Hz, Pa) with pulses every ``period_s`` seconds that each add
-    ``bump`` and decay, sensor noise, and ``steps`` movement steps up and back down."""
+    ``bump`` and decay by ``decay`` a sample, sensor noise, and ``steps`` movement steps up
+    and back down."""
     import random
 
     rng = random.Random(seed)
@@ -104,7 +107,7 @@ def feat_trace(seed: int, base: int, sigma: int, period_s: int, bump: int, steps
         while step_at and step_at[0] == i:
             step_at.pop(0)
             offset = rng.randrange(200, 3000) if offset == 0 else 0
-        excess *= 0.995
+        excess *= decay
         pa = base + offset + int(excess) + int(rng.gauss(0, sigma))
         ops.append([now, pa])
         now = (now + 100) & 0x3FFFFFFF
@@ -147,3 +150,111 @@ def test_line_features_viper_sample_equals_plain_python_on_any_pressures(pas, t0
         ops.append([now, pa])
         now = (now + 100) & 0x3FFFFFFF
     assert feat_on(ops, True) == feat_on(ops, False)
+
+
+# -- pump.sensorcheck.SensorCheck.sample: viper on the Unix port, the same source under CPython --
+
+SENSOR_RUN = """
+import json, sys
+sys.path.insert(0, {fw!r})
+from pump.sensorcheck import SensorCheck
+{check}
+c = SensorCheck()
+c.judge_noise = {judge!r}
+for counts, noise, bump in {ops!r}:
+    fault = c.sample(counts, noise, bump)
+    print(json.dumps([fault, c.fault, list(c._c)]))
+"""
+SENSOR_CHECK = (
+    'assert type(SensorCheck.sample) is not type(SensorCheck.reset), "not the viper function"'
+)
+
+
+def sensor_on(ops: list, judge: bool, on_unix_port: bool) -> list:
+    """Every reading's fault and counters, from the Unix port or CPython."""
+    check = SENSOR_CHECK if on_unix_port else ""
+    script = SENSOR_RUN.format(fw=str(FIRMWARE), ops=ops, judge=judge, check=check)
+    cmd = [str(MICROPYTHON), "-X", "heapsize=32M"] if on_unix_port else [sys.executable]
+    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(0, 4095), st.sampled_from([0, 1, 2, 3, 4092, 4093, 4095])),
+            st.integers(1, 400),  # readings in a row at this count (stuck, rails, clearing)
+            st.integers(0, 2000),
+            st.integers(0, 20000),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.booleans(),
+)
+def test_sensor_check_viper_sample_equals_plain_python(runs, judge):
+    """Runs of equal counts (stuck), at the rails (out of range), noisy and clear stretches:
+    the same fault and counters after every reading."""
+    ops = [[counts, noise, bump] for counts, n, noise, bump in runs for _ in range(n)]
+    assert sensor_on(ops, judge, True) == sensor_on(ops, judge, False)
+
+
+# -- pump.linewatch.LineWatch.sample: viper on the Unix port, the same source under CPython --
+
+WATCH_RUN = """
+import json, sys
+sys.path.insert(0, {fw!r})
+from pump.linewatch import LineWatch
+{check}
+def plain(v):
+    if type(v).__name__ == "array":
+        return list(v)
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    return v
+def snap(w, look):
+    out = [look]
+    for part in (w.feat, w.occ, w.dis, w.sensor, w.bolus):
+        out.append(sorted((k, plain(v)) for k, v in part.__dict__.items()))
+    return out
+w = LineWatch(500)
+for now, counts in {ops!r}:
+    if counts is None:
+        w.pulse(now)
+        print(json.dumps(snap(w, None)))
+    else:
+        print(json.dumps(snap(w, w.sample(now, counts))))
+"""
+WATCH_CHECK = 'assert type(LineWatch.sample) is not type(LineWatch.rearm), "not the viper function"'
+
+
+def watch_on(ops: list, on_unix_port: bool) -> list:
+    """Every step's answer and every detector's state, from the Unix port or CPython."""
+    check = WATCH_CHECK if on_unix_port else ""
+    script = WATCH_RUN.format(fw=str(FIRMWARE), ops=ops, check=check)
+    cmd = [str(MICROPYTHON), "-X", "heapsize=64M"] if on_unix_port else [sys.executable]
+    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@given(
+    st.integers(0, 2**32),
+    st.integers(0, 200_000),
+    st.integers(0, 600),
+    st.sampled_from([1, 2, 3, 6, 20, 60]),
+    st.integers(0, 30_000),
+    st.integers(0, 4),
+    st.sampled_from([0.95, 0.995, 1.0]),
+)
+def test_line_watch_viper_sample_equals_plain_python(
+    seed, base, sigma, period_s, bump, steps, decay
+):
+    """A 5-minute line in ADC counts (flowing, slow or blocked, at the rails, noisy, with
+    movement steps): the same answer and the same state of every detector at every step."""
+    ops = [
+        [now, None if pa is None else pressure.pa_to_counts_py(pa)]
+        for now, pa in feat_trace(seed, base, sigma, period_s, bump, steps, decay)
+    ]
+    assert watch_on(ops, True) == watch_on(ops, False)

@@ -8,8 +8,8 @@ The app never imports hardware: everything comes in through ``board``.
 """
 
 from pump.alarms import JOURNAL_BITS, Alarms
-from pump.button import IDLE, ButtonBolus
-from pump.compat import const, micropython, zeros
+from pump.button import ButtonBolus
+from pump.compat import const, micropython, ptr16, zeros
 from pump.delivery import Delivery
 from pump.events import EventLog
 from pump.feedback import Feedback
@@ -22,6 +22,7 @@ from pump.uptime import Uptime
 from pump.version import VERSION
 
 CONTROL_MS = const(100)
+_IDLE = const(0)  # pump.button.IDLE (viper code: a const here)
 _HALF = const(0x20000000)  # pump.ticks
 _MASK = const(0x3FFFFFFF)
 SUPERVISOR_MS = const(1000)
@@ -134,23 +135,29 @@ class App:
 
     # -- tasks ------------------------------------------------------------------
 
-    @micropython.native
-    def control(self, now):
+    @micropython.viper
+    def control(self, now: int):
+        """The 100 ms control task: sample the line pressure into the ring, read the button,
+        run the hooks (the line task first), settle delivery when it is due.
+
+        A viper function (the ring written by pointer, the compares on machine ints); the
+        same source runs as plain Python under CPython."""
         board = self.board
-        i = self.pressure_index
-        self.pressure[i] = board.pressure.read_raw()
+        i = int(self.pressure_index)
+        ptr16(self.pressure)[i] = int(board.pressure.read_raw())  # a ring of "H"
         i += 1
         self.pressure_index = 0 if i == PRESSURE_RING else i
         pressed = board.button.pressed()
         button = self.button
-        if pressed or button.held or button.state != IDLE:  # most ticks: nothing to sample
+        if pressed or button.held or int(button.state) != _IDLE:  # most ticks: nothing to do
             button.sample(now, pressed)
         for hook in self.hooks:  # a for over a list allocates nothing on MicroPython (measured)
             hook(now)
         delivery = self.delivery
         # settle only past its wake (pump/delivery.py), ticks_diff inlined: most ticks would
         # only integrate the rate, which the next settle does for the whole span at once
-        if delivery.bolus is not None or ((now - delivery.wake + _HALF) & _MASK) - _HALF >= 0:
+        # (``delivery.bolus``: None or a bolus object, never false while one runs)
+        if delivery.bolus or ((now - int(delivery.wake) + _HALF) & _MASK) - _HALF >= 0:
             delivery.settle(now)
 
     def supervise(self, now):

@@ -36,6 +36,12 @@ def ptr32(buf):
     return buf
 
 
+def ptr16(buf):
+    """``ptr16(buf)`` under CPython: the array itself (see ``ptr32``; 16-bit loads
+    zero-extend, right for an array of "H")."""
+    return buf
+
+
 def zeros(typecode, n):
     """``array(typecode)`` of ``n`` zeros in one allocation of its own size, where
     ``array(typecode, bytes(size))`` needs a free hole for the bytes too: twice the room at

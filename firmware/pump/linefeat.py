@@ -63,17 +63,19 @@ S_CSUM = const(9)  # the samples since the last pulse (closely spaced pulses)
 S_USUM = const(10)  # the samples of the bump's window, their count, their ``since`` (100 ms)
 S_UN = const(11)
 S_UT = const(12)
-S_MED = const(13)  # the two raw samples before this one, oldest first
-S_RING = const(15)  # 4 levels' worth of filtered samples
-S_HIST = const(19)  # the last 11 levels: 1 s of history
-S_SLOW = const(30)  # a level every second: 10 s of history
-S_AVG = const(41)  # the last AVG_N filtered samples
-S_LEN = const(73)
+S_PHASE = const(13)  # samples mod 10 (never grows)
+S_MED = const(14)  # the two raw samples before this one, oldest first
+S_RING = const(16)  # 4 levels' worth of filtered samples
+S_HIST = const(20)  # the last 11 levels: 1 s of history
+S_SLOW = const(31)  # a level every second: 10 s of history
+S_AVG = const(42)  # the last AVG_N filtered samples
+S_LEN = const(74)
 
 EV_A = const(1)
 EV_R = const(2)
 EV_L = const(4)
 EV_C = const(8)
+EV_T = const(16)  # every fifth sample (a half second): the occlusion check's cadence
 
 # 256 * log2(1 + i/16), i = 0..16
 _LOG2_FRAC = (0, 22, 44, 63, 82, 100, 118, 134, 150, 165, 179, 193, 207, 220, 232, 244, 256)
@@ -105,7 +107,6 @@ class LineFeatures:
 
     def reset(self):
         self.samples = 0  # 0 until the first sample, then 1 (primed)
-        self.phase = 0
         s = self._s
         for i in range(S_LEN):
             s[i] = 0
@@ -217,13 +218,17 @@ class LineFeatures:
         lag = ((s[S_HIST + (hi + 1 if hi < JUMP_LAG else 0)] + sx) & mx) - sx  # level 1 s ago
         s[S_HIST + hi] = level
         s[S_HI] = hi + 1 if hi < 10 else 0
-        phase = int(self.phase)
+        phase = s[S_PHASE]
         phase = phase + 1 if phase < 9 else 0  # samples mod 10, never grows
-        self.phase = phase
+        s[S_PHASE] = phase
+        events = 0
         if phase == 0:
             si = s[S_SI]
             s[S_SLOW + si] = level
             s[S_SI] = si + 1 if si < 10 else 0
+            events = EV_T
+        elif phase == 5:
+            events = EV_T
         # baseline: lower envelope, fast down, slow up
         b16 = int(self.b16)
         lvl16 = level << 4
@@ -279,16 +284,17 @@ class LineFeatures:
         s[S_P2] = p1
         s[S_P1] = pa
         if not pulses:
-            return 0
-        events = 0
+            return events
         if since < CYCLE_MAX_MS:
             s[S_CSUM] = (((s[S_CSUM] + sx) & mx) - sx) + m
             cycle_n = int(self.cycle_n) + 1
             self.cycle_n = cycle_n
             if cycle_n == int(self.cycle_end):
-                events = EV_C  # the cycle is as long as the one before: judge it now
+                events |= EV_C  # the cycle is as long as the one before: judge it now
         if since < RISE_MAX_MS:
             self._rise(since, level)
+        if self.l_ok:  # taken last (13 s on), after a and r: nothing is left to take
+            return events
         if not self.a_ok:
             if since >= A_FROM_MS:
                 s[S_USUM] = (((s[S_USUM] + sx) & mx) - sx) + m

@@ -30,7 +30,7 @@ themselves.
 """
 
 from pump import linecal
-from pump.compat import const, micropython
+from pump.compat import const, micropython, ptr16
 from pump.disconnect import LEARN_PULSES
 from pump.linewatch import LineWatch
 from pump.sensorcheck import FAULT_NAMES, OK
@@ -42,6 +42,7 @@ _MINUTE_MS = const(60000)
 _MAX_TICK_GAP_MS = const(10000)  # longer than the watchdog allows: not a real tick gap
 _LINE_KINDS = ("occlusion", "disconnect")
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
+_OK = const(0)  # pump.sensorcheck.OK (viper code: a const here)
 
 
 def held_pa(watch):
@@ -72,6 +73,7 @@ class LineTask:
         # and the board each time (an attribute read costs as much as an add of ten)
         connector = app.board.connector
         self._connector = connector if connector is not None and connector.fitted else None
+        self._fitted = self._connector is not None  # (viper code cannot compare with None)
         self.steps_per_pulse = app.board.motor.steps_per_pulse  # declared by the motor (HAL)
         self._given = 0
         self._prev = 0
@@ -143,48 +145,51 @@ class LineTask:
             self._given = given
         return n
 
-    @micropython.native
-    def tick(self, now):
+    @micropython.viper
+    def tick(self, now: int):
         """One control tick: this tick's sample and the last tick's pulses to the detectors,
         then the alarms. Most ticks see no pulse, no fault and no change: ``watch.sample``
-        says when there is something to look at, and the handlers run only then."""
+        says when there is something to look at, and the handlers run only then.
+
+        A viper function (its compares on machine ints, the ring read by pointer); the
+        same source runs as plain Python under CPython, where the differential tests hold
+        both to the same event log."""
         app = self.app
         watch = self.watch
         look = False
-        if app.delivery.pushed != self._given:
-            n = self._seen_pulses()
+        if int(app.delivery.pushed) != int(self._given):
+            n = int(self._seen_pulses())
             while n > 0:  # the pulses of the previous tick come before this tick's sample
                 watch.pulse(self._prev)
                 n -= 1
                 look = True  # a pulse's features and the bolus test may have judged
-        pressure = app.pressure
-        i = app.pressure_index - 1
+        i = int(app.pressure_index) - 1
         if i < 0:
-            i = len(pressure) - 1
-        if watch.sample(now, pressure[i]) or self._sensor != OK:
+            i = int(len(app.pressure)) - 1
+        if watch.sample(now, ptr16(app.pressure)[i]):  # this tick's sample (a ring of "H")
+            look = True
+        elif int(self._sensor) != _OK:
             look = True
         if look:
             dis = watch.dis
-            if dis.updates != self._updates:
+            if int(dis.updates) != int(self._updates):
                 self._calibrated()
-            if watch.sensor.fault != self._sensor:
+            if int(watch.sensor.fault) != int(self._sensor):
                 self._sensor_changed(now)
-        prev = self._prev
-        self._prev = now
-        connector = self._connector
-        if connector is not None:
-            if (not connector.closed()) != self._connector_open:  # the switch moved
+        if self._fitted:
+            if self._connector.closed() == self._connector_open:  # (not closed) != open: moved
                 self._connector_changed(now)
         if self.planned:
-            self._planned_tick(now, ticks_diff(now, prev))
+            self._planned_tick(now, ticks_diff(now, self._prev))
         elif look or self._latched:
             # a line fault is only raised where the detectors ran (look), and stays latched
             # (``_latched``) until acknowledged and re-armed: no other tick can find one
             dis = watch.dis
-            if self._sensor == OK and (
+            if int(self._sensor) == _OK and (
                 watch.occ.occluded or dis.disconnected or dis.leaking or self._latched
             ):
                 self._check_line(now)
+        self._prev = now  # read only at the next tick's pulses and by a planned disconnect
 
     # -- planned disconnect (DIS-2) -------------------------------------------------
 

@@ -8,16 +8,25 @@ does that), so CPython tests and the bench drive it directly.
 from pump.bolusline import REF_MS, BolusWatch
 from pump.compat import const, micropython
 from pump.disconnect import DisconnectDetector
-from pump.linefeat import EV_C, EV_L, EV_R, NOISE_DIV, NOISE_SETTLED, LineFeatures
+from pump.linefeat import EV_R, NOISE_SETTLED, LineFeatures
 from pump.occlusion import OcclusionDetector
-from pump.pressure import counts_to_pa
-from pump.sensorcheck import OK, OUT_OF_RANGE, SensorCheck
+from pump.sensorcheck import SensorCheck
 from pump.ticks import ticks_diff
 
 NOMINAL_COMPLIANCE_NL_PER_KPA = const(300)
-CHECK_EVERY = const(5)  # samples between occlusion evaluations
 RAIL_MID = const(2048)  # half of pump.pressure.COUNTS_MAX (test_detect checks it)
 HALF_SCALE_PA = const(100000)  # half of pump.pressure.FULL_SCALE_PA
+_FULL_SCALE_PA = const(200000)  # pump.pressure.FULL_SCALE_PA (viper code: a const here)
+_COUNTS_MAX = const(4095)  # pump.pressure.COUNTS_MAX
+# the other modules' consts ``sample`` uses (a viper function needs its ints as consts here;
+# tests/test_detect.py checks they are the same)
+_NOISE_DIV = const(125)  # pump.linefeat.NOISE_DIV
+_EV_R = const(2)  # pump.linefeat.EV_R
+_EV_L = const(4)  # pump.linefeat.EV_L
+_EV_C = const(8)  # pump.linefeat.EV_C
+_EV_T = const(16)  # pump.linefeat.EV_T
+_OK = const(0)  # pump.sensorcheck.OK
+_OUT_OF_RANGE = const(1)  # pump.sensorcheck.OUT_OF_RANGE
 
 
 class LineWatch:
@@ -70,47 +79,58 @@ class LineWatch:
         feat.quiet_n = NOISE_SETTLED  # the noise figure is a measured one
         self.occ.learn_tau(dis.tau_ms())
 
-    @micropython.native
-    def sample(self, now, counts):
+    @micropython.viper
+    def sample(self, now: int, counts: int) -> bool:
         """One raw reading (ADC counts) to the sensor check, the features and the detectors.
         Returns True when the line task must look at their state: a sensor fault stands or
         has just ended, a pulse's features came ready (the detectors learn and judge from
         them), or an occlusion check finds the line blocked. Most samples change none of
-        that and return False."""
+        that and return False.
+
+        A viper function (every control tick; its own work is a few compares, and the
+        calls into viper code are cheaper from it); the same source runs as plain Python
+        under CPython (tests/test_twins.py checks the two)."""
         feat = self.feat
         sensor = self.sensor
-        was = sensor.fault
+        was = int(sensor.fault)
         # feat.noise_pa(), inlined (a call costs more than the division on MicroPython)
-        fault = sensor.sample(counts, feat.noise64 // NOISE_DIV, self.dis.jref)
-        if fault != OK:
-            if fault == OUT_OF_RANGE and counts > RAIL_MID and feat.climbed(HALF_SCALE_PA):
+        fault = int(sensor.sample(counts, int(feat.noise64) // _NOISE_DIV, self.dis.jref))
+        if fault != _OK:
+            if fault == _OUT_OF_RANGE and counts > RAIL_MID and feat.climbed(HALF_SCALE_PA):
                 # the line's own pressure went past the sensor's range, climbing pulse by
                 # pulse (10 s before it was already past half the range): a blocked line, not
                 # a sensor fault (a flowing line stays far below even in a bolus; a failing
                 # sensor jumps to its rail)
                 self.occ.occluded = True
-                sensor.fault = OK
+                sensor.fault = _OK
             return True
-        events = feat.sample(now, counts_to_pa(counts))
-        look = was != OK or (events & (EV_R | EV_L)) != 0
-        if events & EV_C:  # the last sample of a cycle of a run: judge it before the next pulse
+        # counts_to_pa(counts), inlined (pump.pressure; counts * FULL_SCALE_PA < 2**30)
+        pa = (counts * _FULL_SCALE_PA + _COUNTS_MAX // 2) // _COUNTS_MAX
+        events = int(feat.sample(now, pa))
+        look = was != _OK or (events & (_EV_R | _EV_L)) != 0
+        if events & _EV_C:  # the last sample of a cycle of a run: judge it before the next pulse
             if self._cycle(feat):
                 look = True
-        if events & EV_R:
+        if events & _EV_R:
+            self._on_r(feat)
+        if events & _EV_L:
             dis = self.dis
-            short = dis.jref - feat.r  # what this pulse left short of a bump
-            if feat.off > 0 and feat.r_n >= 10 and 2 * short > dis.jref and 2 * short > feat.off:
-                # short of a bump by about the movement offset that stands: not the line
-                # letting the pulse out but that step ending inside the push
-                feat.step_ended()
-            dis.on_r(feat)
-        if events & EV_L:
-            self.dis.on_l(feat)
-            self.occ.learn_tau(self.dis.tau_ms())
-        if feat.phase % CHECK_EVERY == 0:  # the window scan twice a second is plenty
+            dis.on_l(feat)
+            self.occ.learn_tau(dis.tau_ms())
+        if events & _EV_T:  # every fifth sample: the window scan twice a second is plenty
             if self.occ.check(feat):
                 look = True
         return look
+
+    def _on_r(self, feat):
+        """A pulse's bump and retention are ready (``r``): to the disconnect detector."""
+        dis = self.dis
+        short = dis.jref - feat.r  # what this pulse left short of a bump
+        if feat.off > 0 and feat.r_n >= 10 and 2 * short > dis.jref and 2 * short > feat.off:
+            # short of a bump by about the movement offset that stands: not the line
+            # letting the pulse out but that step ending inside the push
+            feat.step_ended()
+        dis.on_r(feat)
 
     def _cycle(self, feat):
         bolus = self.bolus

@@ -26,8 +26,8 @@ pulses before the detector reports.
 
 from array import array
 
-from pump.compat import const, micropython
-from pump.linefeat import AVG_N, NOISE_DIV
+from pump.compat import const, micropython, ptr32
+from pump.linefeat import AVG_N
 
 TAU_SLOW_MS = const(90000)  # slowest plausible flowing line, before the site is learned
 TAU_SLOW_MIN_MS = const(40000)
@@ -53,6 +53,7 @@ CLOSE_MS = const(5000)
 CLIP_SD = const(2)
 VAR_Q = const(92)  # 64 x 1.44: variance of a mean of n median-of-3 samples, x n, in sigma^2/64
 AVG_MS = AVG_N * 100  # the span of feat.avg
+_NOISE_DIV = const(125)  # pump.linefeat.NOISE_DIV (viper code: a const here)
 
 
 @micropython.native  # every check: native code skips the bytecode interpreter
@@ -173,59 +174,83 @@ class OcclusionDetector:
         low = -CLIP_SD * noise * isqrt(var) // 8
         return dec if dec > low else low
 
-    @micropython.native
-    def _significant(self, noise, s_exp, s_var, span):
-        """exp / 2 stands 6 sigma of dec and what the sensor may drift over ``span`` ms."""
-        floor = SIG_FLOOR_PA + DRIFT_PA_PER_S * (span // 1000)
-        return s_exp >= floor + SIG_K * noise * isqrt(s_var) // 8
-
-    @micropython.native
+    @micropython.viper
     def check(self, feat):
         """Update from the latest sample; returns True once the line is judged occluded.
 
-        Runs twice a second: the rings are read through locals and ``noise_pa`` and ``_clip``
-        are inlined (a call or an attribute read costs more than the arithmetic here)."""
+        Runs twice a second, as a viper function: the rings are read by pointer (sign-fixed:
+        ptr32 loads zero-extend on a 64-bit port), ``noise_pa``, ``_clip``, ``isqrt`` and the
+        significance test (exp / 2 must stand SIG_K / 2 sigma of dec and what the sensor
+        may drift over the span) are inlined, since a call or an attribute read costs more
+        than the arithmetic here. The same source runs as plain Python under CPython
+        (tests/test_twins.py, through LineWatch.sample). Every product stays below 2**30."""
         if not self._interval(feat):
             return self.occluded  # no new information yet: keep the streak
+        one = 1
+        sx = one << 31
+        mx = (sx << 1) - 1
         evidence = False
-        span = feat.since
+        span = int(feat.since)
         if span <= WINDOW_MS:
-            noise = feat.noise64 // NOISE_DIV  # feat.noise_pa()
-            s_dec = self._d
-            s_exp = self._e
-            s_var = self._v
-            low = -CLIP_SD * noise * isqrt(s_var) // 8  # self._clip(s_dec, s_var, noise)
+            noise = int(feat.noise64) // _NOISE_DIV  # feat.noise_pa()
+            s_dec = int(self._d)
+            s_exp = int(self._e)
+            s_var = int(self._v)
+            root = s_var  # isqrt(s_var), inlined
+            if root >= 2:
+                x = root
+                y = (x + 1) >> 1
+                while y < x:
+                    x = y
+                    y = (x + s_var // x) >> 1
+                root = x
+            low = -CLIP_SD * noise * root // 8  # self._clip(s_dec, s_var, noise)
             if s_dec < low:
                 s_dec = low
-            evidence = 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span)
+            if 2 * s_dec < s_exp:
+                floor = SIG_FLOOR_PA + DRIFT_PA_PER_S * (span // 1000)
+                evidence = s_exp >= floor + SIG_K * noise * root // 8
             if not evidence:
-                dur = self._dur
-                dec = self._dec
-                exp = self._exp
-                var = self._var
-                j = self._i
-                n = self._n
+                dur = ptr32(self._dur)
+                dec = ptr32(self._dec)
+                exp = ptr32(self._exp)
+                var = ptr32(self._var)
+                j = int(self._i)
+                n = int(self._n)
                 while n > 0:
                     j = j - 1 if j > 0 else K - 1
                     span += dur[j]
                     if span > WINDOW_MS:
                         break
-                    s_dec += dec[j]
-                    s_exp += exp[j]
+                    s_dec += ((dec[j] + sx) & mx) - sx
+                    s_exp += ((exp[j] + sx) & mx) - sx
                     s_var += var[j]
-                    if 2 * s_dec < s_exp and self._significant(noise, s_exp, s_var, span):
-                        evidence = True
-                        break
+                    if 2 * s_dec < s_exp:
+                        root = s_var  # isqrt(s_var), inlined
+                        if root >= 2:
+                            x = root
+                            y = (x + 1) >> 1
+                            while y < x:
+                                x = y
+                                y = (x + s_var // x) >> 1
+                            root = x
+                        floor = SIG_FLOOR_PA + DRIFT_PA_PER_S * (span // 1000)
+                        if s_exp >= floor + SIG_K * noise * root // 8:
+                            evidence = True
+                            break
                     n -= 1
         self.evidence = evidence
         # a leaky count, not a run: evidence near its threshold flickers with the noise, and
         # a movement step (at most 30 s) can never add up to PERSIST on its own
+        streak = int(self.streak)
         if evidence:
-            self.streak += 1
-            if self.streak >= PERSIST or self._close_pulses >= CLOSE_PULSES:
+            streak += 1
+            self.streak = streak
+            if streak >= PERSIST or int(self._close_pulses) >= CLOSE_PULSES:
                 self.occluded = True
-        elif self.streak:
-            self.streak -= 1
-            if not self.streak:
+        elif streak:
+            streak -= 1
+            self.streak = streak
+            if not streak:
                 self._close_pulses = 0
         return self.occluded

@@ -16,7 +16,7 @@ of counts (``GridSamples``) before the firmware reads it.
 import json
 from array import array
 
-from pump.compat import micropython
+from pump.compat import const, micropython, ptr16
 from pump.pressure import counts_to_pa
 
 from boards import hal
@@ -144,8 +144,8 @@ class _EventTap:
         return self.log.write(line)
 
 
-GRID_MS = 100  # the replay grid: the control task samples every 100 ms
-OPEN_BIT = 0x8000  # in a grid sample: the connector switch reads open
+GRID_MS = const(100)  # the replay grid: the control task samples every 100 ms
+OPEN_BIT = const(0x8000)  # in a grid sample: the connector switch reads open
 CHUNK = 2048
 
 
@@ -178,20 +178,24 @@ class GridSamples:
 # the common case (the sample lies in the chunk read) instead of calling one shared function:
 # both run every control tick of a replay, and folding them into one (native) call measured
 # 1,227 more x86 instructions per scheduler step (callgrind, Unix port: 1.5 % of a replay step,
-# as much as whole per-step cuts of issue 14 saved), so the four lines stay twice.
+# as much as whole per-step cuts of issue 14 saved), so the four lines stay twice. Both are
+# viper functions (the chunk read by pointer): the same source is plain Python under CPython.
+# A replay runs on the Unix port, where the virtual ms of ``clock.now`` fit a machine word.
 class TracePressure(hal.PressureSensor):
     def __init__(self, samples, clock):
         self.samples = samples
         self.clock = clock
 
-    @micropython.native
-    def read_raw(self):
+    @micropython.viper
+    def read_raw(self) -> int:
         samples = self.samples
-        k = self.clock.now // GRID_MS - samples.base
-        if 0 <= k < samples.n:  # samples.at(now), inlined for the common case
-            value = samples.last = samples.buf[k]
+        now = self.clock.now
+        k = int(now) // GRID_MS - int(samples.base)
+        if 0 <= k and k < int(samples.n):  # samples.at(now), inlined for the common case
+            value = int(ptr16(samples.buf)[k])  # an array of "H"
+            samples.last = value
         else:
-            value = samples.at(self.clock.now)
+            value = int(samples.at(now))
         return value & 0x0FFF
 
 
@@ -201,12 +205,14 @@ class TraceConnector(hal.Connector):
         self.clock = clock
         self.fitted = fitted
 
-    @micropython.native
-    def closed(self):
+    @micropython.viper
+    def closed(self) -> bool:
         samples = self.samples
-        k = self.clock.now // GRID_MS - samples.base
-        if 0 <= k < samples.n:  # samples.at(now), inlined for the common case
-            value = samples.last = samples.buf[k]
+        now = self.clock.now
+        k = int(now) // GRID_MS - int(samples.base)
+        if 0 <= k and k < int(samples.n):  # samples.at(now), inlined for the common case
+            value = int(ptr16(samples.buf)[k])  # an array of "H"
+            samples.last = value
         else:
-            value = samples.at(self.clock.now)
-        return not value & OPEN_BIT
+            value = int(samples.at(now))
+        return (value & OPEN_BIT) == 0
