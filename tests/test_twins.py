@@ -114,14 +114,21 @@ def feat_trace(
     return ops
 
 
-def feat_on(ops: list, on_unix_port: bool) -> list:
-    """Every step's events, private state and attributes, from the Unix port or CPython."""
-    check = VIPER_CHECK if on_unix_port else ""
-    script = FEAT_RUN.format(fw=str(FIRMWARE), ops=ops, check=check)
-    cmd = [str(MICROPYTHON), "-X", "heapsize=32M"] if on_unix_port else [sys.executable]
-    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=120)
+def run_ops(template: str, check: str, ops: list, on_unix_port: bool, heap: str,
+            timeout: int, **fields) -> list:
+    """The JSON lines a twin script prints over ``ops``, from the Unix port (with its viper
+    ``check``) or CPython."""
+    check = check if on_unix_port else ""
+    script = template.format(fw=str(FIRMWARE), ops=ops, check=check, **fields)
+    cmd = [str(MICROPYTHON), "-X", f"heapsize={heap}"] if on_unix_port else [sys.executable]
+    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def feat_on(ops: list, on_unix_port: bool) -> list:
+    """Every step's events, private state and attributes, from the Unix port or CPython."""
+    return run_ops(FEAT_RUN, VIPER_CHECK, ops, on_unix_port, "32M", 120)
 
 
 @given(
@@ -172,12 +179,7 @@ SENSOR_CHECK = (
 
 def sensor_on(ops: list, judge: bool, on_unix_port: bool) -> list:
     """Every reading's fault and counters, from the Unix port or CPython."""
-    check = SENSOR_CHECK if on_unix_port else ""
-    script = SENSOR_RUN.format(fw=str(FIRMWARE), ops=ops, judge=judge, check=check)
-    cmd = [str(MICROPYTHON), "-X", "heapsize=32M"] if on_unix_port else [sys.executable]
-    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    return run_ops(SENSOR_RUN, SENSOR_CHECK, ops, on_unix_port, "32M", 120, judge=judge)
 
 
 @given(
@@ -231,12 +233,7 @@ WATCH_CHECK = 'assert type(LineWatch.sample) is not type(LineWatch.rearm), "not 
 
 def watch_on(ops: list, on_unix_port: bool) -> list:
     """Every step's answer and every detector's state, from the Unix port or CPython."""
-    check = WATCH_CHECK if on_unix_port else ""
-    script = WATCH_RUN.format(fw=str(FIRMWARE), ops=ops, check=check)
-    cmd = [str(MICROPYTHON), "-X", "heapsize=64M"] if on_unix_port else [sys.executable]
-    proc = subprocess.run(cmd + ["-c", script], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    return run_ops(WATCH_RUN, WATCH_CHECK, ops, on_unix_port, "64M", 300)
 
 
 @given(
