@@ -15,6 +15,7 @@ from emu import REPO
 from pumpctl.firmware import FIRMWARE, micropython_binary
 
 SCRIPT = str(REPO / "tests" / "upy" / "kill_run.py")
+PULSES_IN_RUN = 107  # pulse events of an uncut run of scenarios/powercut.json
 
 
 def test_sigkill_at_random_instants_loses_no_pulse_and_counts_none_twice(tmp_path):
@@ -29,9 +30,15 @@ def test_sigkill_at_random_instants_loses_no_pulse_and_counts_none_twice(tmp_pat
             stdout=subprocess.PIPE, cwd=FIRMWARE,
         )  # fmt: skip
         assert run.stdout.readline() == b"ready\n"
-        time.sleep(rng.uniform(0.02, 0.8))
+        # Kill after a drawn number of pulses (plus a drawn sub-millisecond lag), not
+        # after a drawn wall time: the run lasts well under a second now and a wall
+        # clock instant would often land after its end on a fast machine.
+        out = b""
+        for _ in range(rng.randrange(1, PULSES_IN_RUN * 3 // 4)):
+            out += run.stdout.readline()
+        time.sleep(rng.uniform(0, 0.001))
         run.kill()
-        out = run.stdout.read()
+        out += run.stdout.read()
         run.wait(timeout=30)
         killed += b"finished" not in out
         seen = out.count(b" pulse ")
