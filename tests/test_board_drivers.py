@@ -131,6 +131,18 @@ def make_stepper(steps_per_pulse=4):
     return motor, step, direction, enable, sleeps
 
 
+def test_stepper_declares_the_time_its_blocking_pulse_takes():
+    """push_ms (hal.Motor): steps_per_pulse steps of 2 x half_period_us, rounded up to a ms;
+    the sleeps the pulse makes add up to it."""
+    motor, _, _, _, sleeps = make_stepper(steps_per_pulse=4)
+    motor.pulse()
+    assert sum(sleeps) == 4 * 2 * 250
+    assert motor.push_ms == 2  # 2,000 us
+    slow = StepDirStepper(FakePin(0), FakePin(0), None, lambda us: None, steps_per_pulse=10,
+                          half_period_us=700)
+    assert slow.push_ms == 14
+
+
 def test_stepper_pulse_counts_steps_forward_and_powers_down():
     motor, step, direction, enable, sleeps = make_stepper(steps_per_pulse=4)
     motor.pulse()

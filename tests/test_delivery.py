@@ -2,6 +2,7 @@
 
 from fractions import Fraction
 
+import pytest
 from basal_model import BasalModel
 from emu import Bench, events, run_inprocess, scenario
 from hypothesis import given
@@ -97,6 +98,31 @@ def test_normal_bolus_runs_at_configured_speed_and_extended_is_spread_evenly():
     assert normal == [60_000 + 2000 * k for k in range(30)]
     # 20 pulses over 40 min: one every 2 min
     assert extended == [600_000 + 120_000 * k for k in range(20)]
+
+
+@pytest.mark.parametrize("push_ms, speed, period", [(1500, 5, 1900), (1500, 1.5, 2000),
+                                                     (0, 5, 600), (1200, 4.2, 1600)])
+def test_a_bolus_is_trained_no_faster_than_the_motor_pushes_a_pulse(push_ms, speed, period):
+    """The emulated motor takes ``push_ms`` per pulse (hal.Motor.push_ms): the bolus's pulses
+    come at the speed setting's period or, if the motor cannot keep up, at its push time plus
+    pump.bolus.PUSH_REST_MS (400 ms); the bolus event says the real duration and the line
+    task judges the bolus at the same period."""
+    raw = scenario(
+        duration="0:03",
+        basal_u_per_h=[[0, 0]],
+        settings={"bolus_u_per_min": speed},
+        plant={"pulse_ms": push_ms},
+        actions=[{"at": "0:01:00", "command": "bolus", "args": {"amount_u": 1.0}}],
+    )
+    app, text = run_inprocess(raw)
+    evs = events(text)
+    pulses = [e.t_ms for e in evs if e.kind == "pulse"]
+    # the Bresenham train lands each pulse on the first 100 ms tick at or after its time
+    assert pulses == [60_000 + -(-period * k // 100) * 100 for k in range(20)]
+    started = [e for e in evs if e.kind == "bolus" and e.fields["state"] == "started"]
+    assert started[0].int("duration") == 20 * period
+    assert app.line.watch.bolus.p_ms == period
+    assert app.board.motor.push_ms == push_ms
 
 
 def test_limits_refuse_with_a_reason_never_truncate():

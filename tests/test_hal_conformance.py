@@ -46,6 +46,9 @@ def hal_gaps(board):
     spp = getattr(board.motor, "steps_per_pulse", 0)
     if not isinstance(spp, int) or spp < 1:
         gaps.append("motor.steps_per_pulse")
+    push = getattr(board.motor, "push_ms", None)
+    if not isinstance(push, int) or push < 0:
+        gaps.append("motor.push_ms")
     for slot, cls in hal.DRIVERS:
         driver = getattr(board, slot, None)
         if not isinstance(driver, cls):

@@ -32,6 +32,10 @@ class Motor:
     """
 
     steps_per_pulse = 0  # each driver sets its own (>= 1); 0 fails the conformance test
+    # ms the motor takes to push one pulse (0: at once, next to the 100 ms tick). The pump
+    # never trains bolus pulses closer than this and a rest (pump.bolus.bolus_period_ms):
+    # a motor that cannot keep up would run them into one slow push
+    push_ms = 0
 
     def pulse(self):
         raise NotImplementedError

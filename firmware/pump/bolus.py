@@ -11,6 +11,19 @@ NORMAL = "normal"
 EXTENDED = "extended"
 PRIME = "prime"  # a cannula fill after a set change (DEL-7): priming, not a dose
 
+# ms the line shows a pushed pulse before the motor pushes the next (four control samples)
+PUSH_REST_MS = 400
+
+
+def bolus_period_ms(speed_period_ms, push_ms):
+    """The bolus (and prime) pulse period: the pulse over the bolus speed setting
+    (``speed_period_ms``), but never shorter than the motor takes to push one pulse
+    (``hal.Motor.push_ms``, declared by its driver) plus PUSH_REST_MS. A motor that cannot
+    keep up would run the pulses into one slow push that the bolus's line test, judging
+    each interval at this period, would take for a line that does not let out."""
+    least = push_ms + PUSH_REST_MS if push_ms > 0 else 0
+    return least if least > speed_period_ms else speed_period_ms
+
 
 class Bolus:
     def __init__(self, ident, amount, pulse, duration_ms, kind, source):

@@ -17,7 +17,7 @@ bolus is; its pulses are counted as priming (``prime_given``), not as
 delivered insulin, and never reach insulin on board.
 """
 
-from pump.bolus import EXTENDED, NORMAL, PRIME, Bolus
+from pump.bolus import EXTENDED, NORMAL, PRIME, Bolus, bolus_period_ms
 from pump.compat import const, micropython
 from pump.limits import RollingTotals, check_bolus, check_rate, check_totals
 from pump.settings import save_profile
@@ -403,9 +403,11 @@ class Delivery:
         return reason
 
     def _train_ms(self, amount):
-        """How long ``amount`` mU takes at the bolus speed, in whole pulses."""
+        """How long ``amount`` mU takes at the bolus speed (as fast as the motor can push),
+        in whole pulses."""
         s = self.settings
-        return (amount // s.pulse) * (s.pulse * _MINUTE_MS // s.bolus_per_min)
+        period = bolus_period_ms(s.pulse * _MINUTE_MS // s.bolus_per_min, self.motor.push_ms)
+        return (amount // s.pulse) * period
 
     def set_changed(self):
         """A new set is on (DEL-7): its cannula may be primed, once."""

@@ -30,6 +30,7 @@ themselves.
 """
 
 from pump import linecal
+from pump.bolus import bolus_period_ms
 from pump.compat import const, micropython, ptr16
 from pump.disconnect import LEARN_PULSES
 from pump.linewatch import LineWatch
@@ -68,7 +69,8 @@ class LineTask:
         self.pulse_mu = app.settings.pulse
         s = app.settings
         # the bolus pulse period, as pump.delivery trains a bolus (settings are fixed at boot)
-        self.watch = LineWatch(s.pulse * NL_PER_MU, s.pulse * _MINUTE_MS // s.bolus_per_min)
+        period = bolus_period_ms(s.pulse * _MINUTE_MS // s.bolus_per_min, app.board.motor.push_ms)
+        self.watch = LineWatch(s.pulse * NL_PER_MU, period)
         # what tick() reads every 100 ms, held here rather than looked up through the app
         # and the board each time (an attribute read costs as much as an add of ten)
         connector = app.board.connector

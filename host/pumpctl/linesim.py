@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from boards.emu import plantparams
 from boards.emu.plant import Plant
+from pump.bolus import bolus_period_ms
 from pump.linetask import relief_steps
 from pump.linewatch import LineWatch
 
@@ -93,6 +94,8 @@ def simulate(params: dict, seed: int, duration_ms: int, basal_mu_h: int, faults=
     for t_fault, kind, kw in faults:
         plant.schedule(t_fault, kind, **kw)
     pulse_mu = params["pulse_nl"] // 10
+    # as the firmware trains a bolus: no faster than the plant's motor pushes a pulse
+    bolus_ms = bolus_period_ms(bolus_ms, params["pulse_ms"])
     sched = Schedule(basal_mu_h, pulse_mu, boluses, temp, bolus_ms)
     watch = LineWatch(params["pulse_nl"], bolus_ms)
     out = Outcome()

@@ -45,6 +45,8 @@ class StepDirStepper(hal.Motor):
         self._sleep_us = sleep_us
         self.steps_per_pulse = steps_per_pulse
         self._half_us = half_period_us
+        # the pulse is a blocking move of steps_per_pulse steps at 2 x half_period_us each
+        self.push_ms = (steps_per_pulse * 2 * half_period_us + 999) // 1000
         self._on = 0 if enable_active_low else 1
         self._position = 0
         self._step.value(0)

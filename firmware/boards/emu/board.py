@@ -25,6 +25,7 @@ class EmuMotor(hal.Motor):
         self.plant = plant
         self.battery = battery
         self.steps_per_pulse = plant.p["steps_per_pulse"]  # the plant's lead screw and gear
+        self.push_ms = plant.p["pulse_ms"]  # how long the plant's motor takes per pulse
         self.steps = 0
         self.pulses = 0
 
