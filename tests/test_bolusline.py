@@ -201,6 +201,24 @@ def test_widened_nominal_days_that_raised_a_false_occlusion_in_a_bolus_raise_not
     assert detectbench.nominal_day(day, widened=True) == []
 
 
+def test_a_learning_run_whose_line_misses_rest_is_not_learned_from():
+    """Widened nominal day 3244647255 (4.8 U/h, 375 Pa, a line stiffening 28 % per 10 kPa):
+    its first bolus lost its first cycles to a basal pulse in the chain, with a movement step
+    under them, and was fitted 8 bumps above rest; the line's intercept (693 Pa for a
+    1773 Pa bump) was an extrapolation, and the site's next bolus, rising a bump a cycle
+    from near rest, raised a false occlusion at its 3rd cycle. A fit that does not pass near
+    rest (a bump less what drains in a cycle) is not learned from now; the next open bolus
+    is (1906 Pa for a 1759 Pa bump)."""
+    watch = BolusWatch()
+    watch.a_fit, watch.b12_fit = 693, 98
+    assert not watch._through_rest(1773)
+    watch.a_fit, watch.b12_fit = 1906, 272
+    assert watch._through_rest(1759)
+    watch.a_fit = 0
+    assert watch._through_rest(0)  # no bump learned yet: nothing to compare with
+    assert detectbench.nominal_day(3244647255, widened=True, hours=15) == []
+
+
 def test_a_run_that_starts_with_the_first_pulse_since_boot_starts_at_the_resting_baseline():
     """A prime is often the first pulse since boot. Its run must start from the baseline the
     samples measured: started from 0 Pa, a preload offset of a few kPa read as excess and
