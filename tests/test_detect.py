@@ -265,6 +265,55 @@ def test_one_pulse_alone_cannot_raise_the_leak_alarm():
     assert dis.leaking and judged <= 3
 
 
+class _Decays:
+    """The figures DisconnectDetector.on_l reads of a settled pulse's decay (a stand-in for
+    pump.linefeat.LineFeatures): its leak_l and standard deviation, a line at rest before it."""
+
+    def __init__(self, sd):
+        self.leak_l = 0
+        self.leak_sd = sd
+        self.l_exact = True
+        self.interval = 600000  # basal pulses 10 min apart: settled
+        self.pre_drop10 = 0
+        self.e1 = 1500
+
+    def noise_pa(self):
+        return 300
+
+
+def test_the_decay_is_learned_without_bias_where_it_scatters_as_much_as_its_mean():
+    """A noisy site (issue 15, drawn-speed day 1641550436: decays of mean 67, SD 28 in Q8):
+    learned only from the pulses under the leak threshold (1.5 x the learned mean), the mean
+    was censored down to half the site's (31), most pulses stood above the threshold, and a
+    leak was raised 18 h in. Pulses above it are learned from as if at 1.25 x (winsorized):
+    the mean learned stays within 15 % of the site's, nothing is raised, and a half-flow leak
+    (decays twice as fast) is still found within 10 pulses."""
+    from pump.disconnect import DisconnectDetector
+
+    rnd = random.Random(5)
+    dis = DisconnectDetector(1351)
+    feat = _Decays(28)
+    for _ in range(400):
+        feat.leak_l = max(0, round(rnd.gauss(67, 28)))
+        dis.on_l(feat)
+    assert not dis.leaking
+    assert 0.85 * 67 <= dis.lref16 / 16 <= 1.15 * 67
+    for n in range(1, 11):
+        feat.leak_l = max(0, round(rnd.gauss(134, 28)))
+        dis.on_l(feat)
+        if dis.leaking:
+            break
+    assert dis.leaking, "a half-flow leak not found in 10 pulses"
+
+
+def test_the_noisy_site_that_raised_a_false_leak_raises_nothing():
+    """Drawn-speed widened nominal day 1641550436 (a 300 Pa sensor on a 1.35 kPa bump, 11
+    movement steps): its false leak at 18 h 11 min, from the censored mean above."""
+    from pumpctl import detectbench
+
+    assert detectbench.nominal_day(1641550436, widened=True, hours=19, bolus_speed=True) == []
+
+
 def test_sensor_check_sees_rails_stuck_and_noise():
     check = SensorCheck()
     for _ in range(9):

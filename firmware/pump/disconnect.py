@@ -15,8 +15,9 @@ fitted, an open switch is a disconnect at once.
 Leak: a leak of p% of the flow at the set is a parallel path that shortens
 the time constant by (100 - p)%. The decay of the excess pressure after a
 pulse, ``leak_l`` = log2(e1 / e2) in Q8, is proportional to 1/tau. The
-detector learns its normal value for this site (``lref16`` = 16 x mean) and
-its spread (``ldev16``), keeps the last LEAK_N judged pulses' excess over
+detector learns its normal value for this site (``lref16`` = 16 x mean; a pulse above
+the leak threshold counts as if at 1.25 x the mean, so a noisy site's mean is not censored
+down) and its spread (``ldev16``), keeps the last LEAK_N judged pulses' excess over
 1.5 x learned, and raises the alarm when the summed excess of the last n
 (LEAK_MIN_N..LEAK_N) stands LEAK_Z2 variances (from the noise model or the
 spread this site showed, whichever is larger): 3 pulses on a quiet sensor,
@@ -52,6 +53,7 @@ LEAK_MIN_N = const(3)  # and at least this many
 LEAK_Z2 = const(12)  # (z = 3.5)^2: how many standard deviations the excess must stand
 LEAK_CLIP = const(3)  # standard deviations one pulse's excess counts for at most
 LEAK_RATIO16 = const(24)  # a pulse decays leak-fast above 24/16 = 1.5 x the learned rate
+LEARN_CAP16 = const(20)  # a leak-fast pulse is learned from as if at 20/16 x the learned rate
 
 
 class DisconnectDetector:
@@ -104,8 +106,8 @@ class DisconnectDetector:
         self.updates += 1
 
     def _judge(self, l_q8, sd):
-        """One judged pulse into the leak window; True when it must not be learned from
-        (it decays faster than the leak threshold). The alarm needs the mean excess of the
+        """One judged pulse into the leak window; True when it decays faster than the leak
+        threshold (it is then learned from at the threshold, see on_l). The alarm needs the mean excess of the
         last n pulses (LEAK_MIN_N..LEAK_N) to stand LEAK_Z2 standard deviations: three pulses
         on a quiet sensor, a handful on a noisy one."""
         x = l_q8 - (self.lref16 * LEAK_RATIO16 >> 8)
@@ -173,8 +175,14 @@ class DisconnectDetector:
                     self.leaking = True
                 return
             self.leak_streak = 0
-        elif self._judge(l_q8, sd) or not feat.l_exact:
-            return
+        elif self._judge(l_q8, sd):
+            # faster than the leak threshold: learned from as if at the threshold (the mean
+            # winsorized, not censored). Left out, such pulses censored the mean: on a noisy
+            # site, whose decays scatter by as much as the learned value, the mean of those
+            # under 1.5 x itself settles at half the site's true mean, and most pulses then
+            # stand above the threshold (a false leak, docs/detection.md section 4). A leak
+            # moves the mean at most half-way up per update, 1/32 of a pulse's worth at a time
+            l_q8 = self.lref16 * LEARN_CAP16 >> 8
         if not feat.l_exact:
             return
         if self.learned == 0:
