@@ -298,7 +298,7 @@ def test_the_decay_is_learned_without_bias_where_it_scatters_as_much_as_its_mean
         dis.on_l(feat)
     assert not dis.leaking
     assert 0.85 * 67 <= dis.lref16 / 16 <= 1.15 * 67
-    for n in range(1, 11):
+    for _ in range(10):
         feat.leak_l = max(0, round(rnd.gauss(134, 28)))
         dis.on_l(feat)
         if dis.leaking:

@@ -107,9 +107,9 @@ class DisconnectDetector:
 
     def _judge(self, l_q8, sd):
         """One judged pulse into the leak window; True when it decays faster than the leak
-        threshold (it is then learned from at the threshold, see on_l). The alarm needs the mean excess of the
-        last n pulses (LEAK_MIN_N..LEAK_N) to stand LEAK_Z2 standard deviations: three pulses
-        on a quiet sensor, a handful on a noisy one."""
+        threshold (on_l then learns from it as if at LEARN_CAP16). The alarm needs the mean
+        excess of the last n pulses (LEAK_MIN_N..LEAK_N) to stand LEAK_Z2 standard
+        deviations: three pulses on a quiet sensor, a handful on a noisy one."""
         x = l_q8 - (self.lref16 * LEAK_RATIO16 >> 8)
         spread = (self.ldev16 * 5) >> 6  # sigma = 1.25 x the mean absolute deviation
         if sd < spread:
