@@ -6,7 +6,8 @@ changes the plant's state first calls ``sync()``. Side by side over random widen
 faults (scheduled and applied), pulses, retractions, odd step lengths and reads of the
 accounts in between, a batched plant and one stepped reading by reading (``step`` then
 ``read_counts``, the model as it was) give the same readings, answers and state, under
-CPython and on the MicroPython Unix port (where ``_fill`` is native code).
+CPython and on the MicroPython Unix port (where ``_fill`` is a viper function on machine
+words: this is its twin test against the stepped model, the same source under CPython).
 """
 
 from __future__ import annotations

@@ -568,26 +568,36 @@ class Plant:
         self._noise_tab = tab
         return tab
 
-    @micropython.native
-    def _fill(self, dt, n):
+    @micropython.viper
+    def _fill(self, dt: int, n: int):
         """Compute the next ``n`` readings of ``dt`` ms each into self._buf: step() and
         read_counts() folded into one loop over locals (no fault falls due, the motor is not
-        pushing), the start kept in self._snap and the end written back."""
-        t = self.t_ms
-        excess = self.excess_mpa
-        depot = self.depot_mpa
-        walk = self.walk_mpa
-        walk_s = self._walk_s
-        step_pa = self.step_pa
-        step_end = self._step_end
-        friction = self.friction_mpa
-        spike = self.spike_pending
-        last = self.last_counts
+        pushing), the start kept in self._snap and the end written back.
+
+        A viper function: the arithmetic on machine words instead of int objects (each an
+        interpreter call in native code). The same source is plain Python under CPython,
+        where tests/test_plant_batch.py runs it against stepping, as on the Unix port. Its
+        products stay under 2**62 (a Q30 decay times an excess under 2**28 mPa), and the
+        PRNG's 32-bit state needs a 64-bit word: never run on a 32-bit port (BATCH is 0
+        there; it still compiles: the 32-bit mask is computed, not a literal past the small
+        ints)."""
+        one = int(1)
+        m32 = (one << 32) - 1
+        t = int(self.t_ms)
+        excess = int(self.excess_mpa)
+        depot = int(self.depot_mpa)
+        walk = int(self.walk_mpa)
+        walk_s = int(self._walk_s)
+        step_pa = int(self.step_pa)
+        step_end = int(self._step_end)
+        friction = int(self.friction_mpa)
+        spike = int(self.spike_pending)
+        last = int(self.last_counts)
         rng = self.rng
-        x = rng.state
-        stored = self._stored
-        delivered = self._delivered
-        spilled = self._spilled
+        x = int(rng.state)
+        stored = int(self._stored)
+        delivered = int(self._delivered)
+        spilled = int(self._spilled)
         snap = self._snap
         snap[0] = t
         snap[1] = excess
@@ -605,107 +615,109 @@ class Plant:
         snap[13] = spilled
         p = self.p
         line = self.line
-        disconnect = line == "disconnect"
-        leak = line == "leak"
-        leak_pct = self.leak_pct
-        c_milli = self._c_milli
-        stiffen = self._stiffen
-        depot_pct = self._depot_pct
-        depot_div = 100 * p["compliance_nl_per_kpa"]
-        tau_key = self._tau_key
-        tau_now = self._tau
-        line_key = self._line_key
-        line_a = self._line_a
-        depot_dt = self._depot_dt
-        depot_a = self._depot_a
-        friction_dt = self._friction_dt
-        friction_a = self._friction_a
-        spike_at = self._spike_rate * dt
-        spike_hi = self._spike_pa
+        disconnect = 1 if line == "disconnect" else 0
+        leak = 1 if line == "leak" else 0
+        leak_pct = int(self.leak_pct)
+        c_milli = int(self._c_milli)
+        stiffen = int(self._stiffen)
+        depot_pct = int(self._depot_pct)
+        depot_div = 100 * int(p["compliance_nl_per_kpa"])
+        tau_key = int(self._tau_key)
+        tau_now = int(self._tau)
+        line_key = int(self._line_key)
+        line_a = int(self._line_a)
+        depot_dt = int(self._depot_dt)
+        depot_a = int(self._depot_a)
+        friction_dt = int(self._friction_dt)
+        friction_a = int(self._friction_a)
+        spike_at = int(self._spike_rate) * dt
+        spike_hi = int(self._spike_pa)
         spike_lo = spike_hi // 2
-        walk_sigma = p["walk_pa"] * 1000
-        walk_limit = WALK_LIMIT_PA * 1000
-        steps_at = self._steps_per_day * dt
-        move_hi = p["step_pa"]
+        walk_sigma = int(p["walk_pa"]) * 1000
+        walk_limit = int(WALK_LIMIT_PA) * 1000
+        steps_at = int(self._steps_per_day) * dt
+        move_hi = int(p["step_pa"])
         move_lo = move_hi // 2
-        move_ms_hi = p["step_ms"]
+        move_ms_hi = int(p["step_ms"])
         move_ms_lo = move_ms_hi // 2
-        gain = self._gain
+        gain = int(self._gain)
+        full_scale = int(FULL_SCALE_PA)
+        counts_max = int(COUNTS_MAX)
         sensor = self.sensor
         fixed = -1  # the reading of a stuck or out-of-range sensor (no draw)
         if sensor == "stuck":
-            fixed = self.stuck_counts
+            fixed = int(self.stuck_counts)
         elif sensor == "out_of_range":
-            fixed = self.range_counts
-        sigma = self._noise_pa
+            fixed = int(self.range_counts)
+        sigma = int(self._noise_pa)
         if sensor == "noisy":
-            sigma *= self.noise_factor
-        tab = self._noise_tab if sigma == self._noise_sigma else self._noise_table(sigma)
-        slow_key = self._slow_key
-        slow_pa = self._slow_pa
+            sigma *= int(self.noise_factor)
+        tab = self._noise_tab if sigma == int(self._noise_sigma) else self._noise_table(sigma)
+        slow_key = int(self._slow_key)
+        slow_pa = int(self._slow_pa)
         buf = self._buf
         for j in range(n):
             t += dt
             # _advance(dt)
             drive = excess
-            if depot and not disconnect:
+            if depot != 0 and disconnect == 0:
                 drive -= depot
             if drive:
                 minute = t // 60000
                 if minute != tau_key:
                     tau_key = minute
-                    tau_now = self._tau_at(minute)
+                    tau_now = int(self._tau_at(minute))
                 tau = tau_now
                 if tau:
                     c = c_milli
-                    if stiffen and excess > 0:
+                    if stiffen != 0 and excess > 0:
                         c = c * 1000 // (1000 + stiffen * (excess // 1000000))
                         c32 = 32 * c // c_milli
                         tau = tau * (c32 if c32 > 0 else 1) // 32
                     key = dt * 100000000 + tau
                     if key != line_key:
-                        line_a = self._decay_q30(dt, tau)
+                        line_a = int(self._decay_q30(dt, tau))
                         line_key = key
                     fall = drive - (drive * line_a >> 30)
                     outflow = fall * c // 1000
                     excess -= fall
                     stored -= outflow
-                    if disconnect:
+                    if disconnect != 0:
                         spilled += outflow
                     else:
-                        if leak:
+                        if leak != 0:
                             lost = outflow * leak_pct // 100
                             spilled += lost
                             outflow -= lost
                         delivered += outflow
-                        if depot_pct and outflow > 0:
+                        if depot_pct != 0 and outflow > 0:
                             depot += outflow * depot_pct // depot_div
             if depot:
                 if dt != depot_dt:
                     depot_dt = dt
-                    depot_a = self._decay_q30(dt, self._depot_tau_ms)
+                    depot_a = int(self._decay_q30(dt, self._depot_tau_ms))
                 depot = depot * depot_a >> 30
             if friction:
                 if dt != friction_dt:
                     friction_dt = dt
-                    friction_a = self._decay_q30(dt, FRICTION_TAU_MS)
+                    friction_a = int(self._decay_q30(dt, FRICTION_TAU_MS))
                 friction = friction * friction_a >> 30
             # the rest of step(dt): a spike, the walk, a movement step
             if spike_at:
-                x ^= (x << 13) & 0xFFFFFFFF
+                x ^= (x << 13) & m32
                 x ^= x >> 17
-                x ^= (x << 5) & 0xFFFFFFFF
+                x ^= (x << 5) & m32
                 if x % 86400000 < spike_at:
-                    x = _xorshift(x)  # rng.between(), rng.below(2): rare, not inlined
+                    x = int(_xorshift(x))  # rng.between(), rng.below(2): rare, not inlined
                     amp = spike_lo + x % (spike_hi - spike_lo + 1)
-                    x = _xorshift(x)
+                    x = int(_xorshift(x))
                     spike = amp if x % 2 else -amp
             if walk_sigma:
                 now_s = t // 1000
                 while walk_s < now_s:
                     walk_s += 1
-                    x = _xorshift(x)  # rng.gauss(): once a second
-                    v = _GAUSS_HALF[x & 127]
+                    x = int(_xorshift(x))  # rng.gauss(): once a second
+                    v = int(_GAUSS_HALF[x & 127])
                     walk += (-v if x & 128 else v) * walk_sigma // 1000 - (walk >> 10)
                     if walk > walk_limit:
                         walk = walk_limit
@@ -716,13 +728,13 @@ class Plant:
                     if t >= step_end:
                         step_pa = 0
                 else:
-                    x ^= (x << 13) & 0xFFFFFFFF
+                    x ^= (x << 13) & m32
                     x ^= x >> 17
-                    x ^= (x << 5) & 0xFFFFFFFF
+                    x ^= (x << 5) & m32
                     if x % 86400000 < steps_at:
-                        x = _xorshift(x)  # _step_starts(): rare
+                        x = int(_xorshift(x))  # _step_starts(): rare
                         step_pa = move_lo + x % (move_hi - move_lo + 1)
-                        x = _xorshift(x)
+                        x = int(_xorshift(x))
                         step_end = t + move_ms_lo + x % (move_ms_hi - move_ms_lo + 1)
             # read_counts()
             if fixed >= 0:
@@ -732,22 +744,22 @@ class Plant:
             if t_s != slow_key:
                 self._slow_terms(t_s)
                 slow_key = t_s
-                slow_pa = self._slow_pa
+                slow_pa = int(self._slow_pa)
             pa = slow_pa + (excess + friction + walk) // 1000 + step_pa
             if gain:
                 pa += pa * gain // 1000
-            x ^= (x << 13) & 0xFFFFFFFF
+            x ^= (x << 13) & m32
             x ^= x >> 17
-            x ^= (x << 5) & 0xFFFFFFFF
-            pa += tab[x & 255] + spike
+            x ^= (x << 5) & m32
+            pa += int(tab[x & 255]) + spike
             spike = 0
             # pa_to_counts(pa), written out (pump.pressure: rounded, clamped to the rails)
             if pa <= 0:
                 last = 0
-            elif pa >= FULL_SCALE_PA:
-                last = COUNTS_MAX
+            elif pa >= full_scale:
+                last = counts_max
             else:
-                last = (pa * COUNTS_MAX + FULL_SCALE_PA // 2) // FULL_SCALE_PA
+                last = (pa * counts_max + (full_scale >> 1)) // full_scale
             buf[j] = last
         self.t_ms = t
         self.excess_mpa = excess
