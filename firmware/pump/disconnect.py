@@ -176,12 +176,12 @@ class DisconnectDetector:
                 return
             self.leak_streak = 0
         elif self._judge(l_q8, sd):
-            # faster than the leak threshold: learned from as if at the threshold (the mean
-            # winsorized, not censored). Left out, such pulses censored the mean: on a noisy
-            # site, whose decays scatter by as much as the learned value, the mean of those
-            # under 1.5 x itself settles at half the site's true mean, and most pulses then
-            # stand above the threshold (a false leak, docs/detection.md section 4). A leak
-            # moves the mean at most half-way up per update, 1/32 of a pulse's worth at a time
+            # faster than the leak threshold: learned from as if at LEARN_CAP16 (1.25 x the
+            # mean: winsorized, not left out). Left out, such pulses censored the mean: on a
+            # noisy site, whose decays scatter by as much as the learned value, the mean of
+            # those under 1.5 x itself settles at half the site's true one, and most pulses
+            # then stand above the threshold (a false leak, docs/detection.md section 4). A
+            # leak's pulses raise the mean by 1/32 of a quarter of it each; the alarm needs 3 to 8
             l_q8 = self.lref16 * LEARN_CAP16 >> 8
         if not feat.l_exact:
             return
