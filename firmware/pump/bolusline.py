@@ -86,6 +86,7 @@ SETTLE_CYCLES = const(1)  # cycles after a change of period before the chain goe
 STREAK = const(3)  # occlusion by the sum: cycles in a row above the allowance
 OUTLIER = const(3)  # an interval this many times the mean distance off the line is not the line's
 KEEP = const(32)  # the last intervals of a run kept to measure how well the learned line fits
+BOW_MIN16 = const(8)  # at 2 s and faster at least half the bow widens the spread
 
 
 class BolusWatch:
@@ -119,9 +120,11 @@ class BolusWatch:
         # how much of the bow of a learning run's climb off its straight line widens the
         # spread (in 1/16): at shorter periods a run climbs further (its plateau goes as
         # 1 / period) into a line that stiffens with pressure, where the straight line fitted
-        # to its ends misses its middle by as much as a blockage holds back; none at 2 s
+        # to its ends misses its middle by as much as a blockage holds back; at 2 s at least
+        # half of it (BOW_MIN16): a long bolus climbs as far there on a line that stiffens
+        # steeply (day 2681681437: 58 kPa, a 495 Pa bow, its next bolus a false occlusion)
         w = (REF_MS - p) * 32 // REF_MS
-        self.bow16 = 0 if w < 0 else (16 if w > 16 else w)
+        self.bow16 = (BOW_MIN16 if p <= REF_MS else 0) if w < BOW_MIN16 else (16 if w > 16 else w)
         # how much of the rise a pulse into a line at rest falls short of a bump widens the
         # allowance (in 1/16): at longer periods most of a bump drains within the cycle, and
         # how much of it does moves with the site's resistance (posture, swelling); none at 2 s
