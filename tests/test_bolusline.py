@@ -198,6 +198,16 @@ def test_a_steeply_stiffening_site_learned_from_a_long_bolus_takes_its_bow_at_2_
     assert detectbench.nominal_day(2681681437, widened=True, hours=20) == []
 
 
+def test_the_sum_does_not_judge_above_the_excess_the_site_was_learned_at():
+    """Fresh widened day 3508307482 (session 14; a depot of 14 %, a slow motor): the site
+    learned its line from a 16-pulse bolus that reached 10 kPa; a 154-pulse bolus levelled
+    off at 25 kPa, where the line says twice as much leaves each cycle, and the sum added
+    the difference (about half of ``out`` a cycle, its allowance) into a false occlusion 120
+    pulses in. Above ``e_top`` only the two-of-three test judges now (the bench's 180 bolus
+    tasks at 0.6, 1 and 2 s give the same pulses)."""
+    assert detectbench.nominal_day(3508307482, widened=True, hours=19) == []
+
+
 @pytest.mark.parametrize("day", [2327548427, 1033702264])
 def test_widened_nominal_days_that_raised_a_false_occlusion_in_a_bolus_raise_nothing(day):
     """Two of the first 120 widened nominal days, each raising a false occlusion on the

@@ -280,7 +280,14 @@ class BolusWatch:
         d = self.cus + (cap if d > cap else d)
         self.cus = d if d > 0 else 0
         self.streak = self.streak + 1 if ex > allow else 0
-        if self.n > self.low_n and self.streak >= STREAK and self.cus > Z_SD * sd + 2 * self.spread:
+        # ... and only within the excess the site's open runs reached (``e_top``): above it
+        # the learned line is an extrapolation, and a site learned from a short bolus can let
+        # out half what it says at twice the excess (a depot, a stiffening line), an excess
+        # of about half ``out`` every cycle that the sum adds up (a false occlusion 120
+        # pulses into a 154-pulse bolus, day 3508307482); the two-of-three test, which needs
+        # a whole ``out`` more, still judges there
+        if (self.n > self.low_n and self.streak >= STREAK and e <= self.e_top
+                and self.cus > Z_SD * sd + 2 * self.spread):
             self.occluded = True
         # the leak only where this site's open response was measured: above the highest
         # excess it was learned at, the line is an extrapolation, and one that stiffens with
