@@ -124,7 +124,9 @@ class BolusWatch:
         # half of it (BOW_MIN16): a long bolus climbs as far there on a line that stiffens
         # steeply (day 2681681437: 58 kPa, a 495 Pa bow, its next bolus a false occlusion)
         w = (REF_MS - p) * 32 // REF_MS
-        self.bow16 = (BOW_MIN16 if p <= REF_MS else 0) if w < BOW_MIN16 else (16 if w > 16 else w)
+        if p <= REF_MS and w < BOW_MIN16:
+            w = BOW_MIN16
+        self.bow16 = 0 if w < 0 else (16 if w > 16 else w)
         # how much of the rise a pulse into a line at rest falls short of a bump widens the
         # allowance (in 1/16): at longer periods most of a bump drains within the cycle, and
         # how much of it does moves with the site's resistance (posture, swelling); none at 2 s
@@ -280,7 +282,7 @@ class BolusWatch:
         d = self.cus + (cap if d > cap else d)
         self.cus = d if d > 0 else 0
         self.streak = self.streak + 1 if ex > allow else 0
-        # ... and only within the excess the site's open runs reached (``e_top``): above it
+        # The sum judges only within the excess the site's open runs reached (``e_top``): above it
         # the learned line is an extrapolation, and a site learned from a short bolus can let
         # out half what it says at twice the excess (a depot, a stiffening line), an excess
         # of about half ``out`` every cycle that the sum adds up (a false occlusion 120

@@ -402,12 +402,15 @@ class Delivery:
         )
         return reason
 
-    def _train_ms(self, amount):
-        """How long ``amount`` mU takes at the bolus speed (as fast as the motor can push),
-        in whole pulses."""
+    def bolus_period(self):
+        """ms between a bolus's (or prime's) pulses: the pulse over the bolus speed setting,
+        no faster than the motor can push (pump.bolus.bolus_period_ms)."""
         s = self.settings
-        period = bolus_period_ms(s.pulse * _MINUTE_MS // s.bolus_per_min, self.motor.push_ms)
-        return (amount // s.pulse) * period
+        return bolus_period_ms(s.pulse * _MINUTE_MS // s.bolus_per_min, self.motor.push_ms)
+
+    def _train_ms(self, amount):
+        """How long ``amount`` mU takes at the bolus period, in whole pulses."""
+        return (amount // self.settings.pulse) * self.bolus_period()
 
     def set_changed(self):
         """A new set is on (DEL-7): its cannula may be primed, once."""

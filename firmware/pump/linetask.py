@@ -30,7 +30,6 @@ themselves.
 """
 
 from pump import linecal
-from pump.bolus import bolus_period_ms
 from pump.compat import const, micropython, ptr16
 from pump.disconnect import LEARN_PULSES
 from pump.linewatch import LineWatch
@@ -39,7 +38,6 @@ from pump.ticks import ticks_diff
 
 MAX_RELIEF_PULSES = const(200)  # 10 U at 0.05 U: more than any line can hold
 _MS_PER_H = const(3600000)
-_MINUTE_MS = const(60000)
 _MAX_TICK_GAP_MS = const(10000)  # longer than the watchdog allows: not a real tick gap
 _LINE_KINDS = ("occlusion", "disconnect")
 NL_PER_MU = const(10)  # U-100: 1 U = 10 uL, 1 mU = 10 nL
@@ -68,9 +66,8 @@ class LineTask:
         self.board = app.board
         self.pulse_mu = app.settings.pulse
         s = app.settings
-        # the bolus pulse period, as pump.delivery trains a bolus (settings are fixed at boot)
-        period = bolus_period_ms(s.pulse * _MINUTE_MS // s.bolus_per_min, app.board.motor.push_ms)
-        self.watch = LineWatch(s.pulse * NL_PER_MU, period)
+        # the bolus pulse period pump.delivery trains a bolus at (settings are fixed at boot)
+        self.watch = LineWatch(s.pulse * NL_PER_MU, app.delivery.bolus_period())
         # what tick() reads every 100 ms, held here rather than looked up through the app
         # and the board each time (an attribute read costs as much as an add of ten)
         connector = app.board.connector
