@@ -239,6 +239,22 @@ def test_a_learning_run_whose_line_misses_rest_is_not_learned_from():
     assert detectbench.nominal_day(3244647255, widened=True, hours=15) == []
 
 
+def test_a_learning_run_fitted_well_below_rest_is_not_learned_from():
+    """Fresh widened day 3723968762 (session 15; 3.95 U/h, 373 Pa sensor, 4 % depot, a
+    1.1 s motor): the site learned its line from a 115-cycle bolus whose first 6 cycles rose
+    905 Pa a cycle at 10.8 kPa of excess (a bump is 1783 Pa: far more left than the rest of
+    the run says), so the line fitted through them and the plateau met rest at 0.73 x a
+    bump less its drain; the next bolus, rising 1.3 to 1.7 kPa a cycle from near rest,
+    summed a false occlusion at its 7th cycle. The fit must meet rest within a quarter now
+    (open runs: 0.87 to 1.4 x over 122 days' first boluses, see ``_through_rest``)."""
+    watch = BolusWatch()
+    watch.a_fit, watch.b12_fit = 1281, 143
+    assert not watch._through_rest(1783)
+    watch.a_fit = 1400  # 0.79 x: within a quarter of rest
+    assert watch._through_rest(1783)
+    assert detectbench.nominal_day(3723968762, widened=True, hours=18) == []
+
+
 def test_a_run_that_starts_with_the_first_pulse_since_boot_starts_at_the_resting_baseline():
     """A prime is often the first pulse since boot. Its run must start from the baseline the
     samples measured: started from 0 Pa, a preload offset of a few kPa read as excess and
